@@ -1,0 +1,1 @@
+"""Partita: workflow orchestration with every run recorded."""

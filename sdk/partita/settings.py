@@ -1,0 +1,63 @@
+"""Settings, read from ``PARTITA_*`` environment variables (pydantic-settings).
+
+============================  ================================================  =====================
+environment variable          meaning                                           default
+============================  ================================================  =====================
+``PARTITA_HOME``              folder for the embedded database and results      ``~/.partita``
+``PARTITA_API_URL``           backend URL; unset = embedded backend in-process  unset
+``PARTITA_API_KEY``           bearer token sent to the backend                  unset
+``PARTITA_DATABASE_URL``      SQLAlchemy URL of the backend database            SQLite file in home
+``PARTITA_RESULT_STORAGE``    fsspec URL or path where results are written      ``<home>/storage``
+``PARTITA_SERVER_HOST``       address ``partita server start`` binds            ``127.0.0.1``
+``PARTITA_SERVER_PORT``       port ``partita server start`` binds               ``4200``
+``PARTITA_LOGGING_LEVEL``     level of run loggers                              ``INFO``
+``PARTITA_RECORDER_INTERVAL`` seconds between write-behind flushes              ``0.1``
+``PARTITA_RECORDER_BATCH``    records that trigger an early flush               ``500``
+============================  ================================================  =====================
+
+Settings are read once per process (``get_settings()`` is cached); call
+``get_settings.cache_clear()`` after changing the environment, e.g. in tests.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """All Partita settings; see the module docstring for the variables."""
+
+    model_config = SettingsConfigDict(env_prefix="PARTITA_", extra="ignore")
+
+    home: Path = Field(default_factory=lambda: Path.home() / ".partita")
+    api_url: str | None = None
+    api_key: str | None = None
+    database_url: str | None = None
+    result_storage: str | None = None
+    server_host: str = "127.0.0.1"
+    server_port: int = 4200
+    logging_level: str = "INFO"
+    recorder_interval: float = 0.1
+    recorder_batch: int = 500
+
+    def resolved_database_url(self) -> str:
+        """The backend database URL: the setting, or ``<home>/partita.db`` (SQLite, aiosqlite)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.home.expanduser() / 'partita.db').resolve()}"
+
+    def resolved_result_storage(self) -> str:
+        """Where persisted results go: the setting, or ``<home>/storage``."""
+        if self.result_storage:
+            return self.result_storage
+        return str((self.home.expanduser() / "storage").resolve())
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read from the environment on first use."""
+    return Settings()

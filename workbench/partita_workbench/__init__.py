@@ -1,0 +1,1 @@
+"""Partita workbench: pipeline compilers, the backend server and the CLI."""
