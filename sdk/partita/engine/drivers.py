@@ -1,0 +1,63 @@
+"""The two drivers of the run engines: one blocking, one async.
+
+An engine (:class:`partita.engine.task_engine.TaskRunEngine` or
+:class:`partita.engine.flow_engine.FlowRunEngine`) holds all decisions —
+states, retries, results — and performs no waiting of its own; these loops only
+call the user's function, sleep between retries and hand outcomes back:
+
+* ``setup()`` returns a final state when the run must not start (bad
+  parameters, failed upstream), else ``None``;
+* each attempt: ``begin_attempt()``, then inside ``attempt()`` the call and
+  ``handle_success(value)`` or ``handle_exception(exc)``, which return the
+  delay before a retry, ``None`` when done, or ``RAISE`` to re-raise;
+* ``finish()`` returns the final state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from partita.engine.common import RAISE, call_async, call_sync
+from partita.states import State
+
+
+def drive_sync(engine: Any) -> State:
+    """Run ``engine`` to its final state, blocking this thread."""
+    if engine.setup() is None:
+        while True:
+            engine.begin_attempt()
+            with engine.attempt():
+                try:
+                    value = call_sync(engine.fn, engine.args, engine.kwargs, engine.timeout_seconds, engine.label)
+                except BaseException as exc:
+                    delay = engine.handle_exception(exc)
+                    if delay is RAISE:
+                        raise
+                else:
+                    delay = engine.handle_success(value)
+            if delay is None:
+                break
+            time.sleep(delay)
+    return engine.finish()
+
+
+async def drive_async(engine: Any) -> State:
+    """Run ``engine`` to its final state on the running event loop."""
+    if engine.setup() is None:
+        while True:
+            engine.begin_attempt()
+            with engine.attempt():
+                try:
+                    value = await call_async(engine.fn, engine.args, engine.kwargs, engine.timeout_seconds, engine.label)
+                except BaseException as exc:
+                    delay = engine.handle_exception(exc)
+                    if delay is RAISE:
+                        raise
+                else:
+                    delay = engine.handle_success(value)
+            if delay is None:
+                break
+            await asyncio.sleep(delay)
+    return engine.finish()

@@ -1,0 +1,282 @@
+"""The flow-run state machine.
+
+Flow-run transitions are proposed to the backend synchronously (it may refuse
+them); task runs are recorded write-behind and flushed before the flow run
+reports its final state, so a finished flow run always has every task run and
+state in the database.
+
+A flow called inside a running flow (or task) is a *subflow*: its flow run is
+linked to a task run created in the parent flow run (``parent_task_run_id``),
+whose states follow the child's.
+
+Final state (as Prefect 3): an exception from the flow function fails the run;
+a returned State or future decides it; otherwise the run is COMPLETED unless a
+task run ended FAILED/CRASHED (or could not start) without the flow looking at
+its outcome — a failed task fails its flow unless the flow handles it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from partita.context import FlowRunContext, FlowRunInfo, TaskRunRecord, flow_run_ctx, task_run_ctx
+from partita.engine import events
+from partita.engine.common import RAISE, exception_message, now, retry_delay, run_hooks
+from partita.exceptions import BackendError, ParameterTypeError
+from partita.futures import PartitaFuture
+from partita.logging import get_run_logger, log_prints_var, setup_logging
+from partita.states import State, StateType
+
+if TYPE_CHECKING:
+    from partita.flows import Flow
+
+_flow_ids: dict[tuple[int, str], uuid.UUID] = {}
+
+
+class _Attempt:
+    """One attempt's context: the flow-run ContextVar, a started task runner."""
+
+    def __init__(self, engine: "FlowRunEngine") -> None:
+        self.engine = engine
+
+    def __enter__(self) -> FlowRunContext:
+        e = self.engine
+        runner = e.flow.task_runner.duplicate()
+        runner.start()
+        ctx = FlowRunContext(e.flow, e.info, runner, e.recorder, e.log_prints, e.flow.persist_result)
+        e.ctx = ctx
+        self._tokens = (flow_run_ctx.set(ctx), task_run_ctx.set(None), log_prints_var.set(e.log_prints))
+        return ctx
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            self.engine.ctx.task_runner.shutdown()
+        finally:
+            flow_run_ctx.reset(self._tokens[0])
+            task_run_ctx.reset(self._tokens[1])
+            log_prints_var.reset(self._tokens[2])
+
+
+class FlowRunEngine:
+    """Decisions of one flow run (see :mod:`partita.engine.drivers` for the protocol).
+
+    Args:
+        flow: the :class:`partita.Flow`.
+        parameters: call arguments bound to parameter names.
+    """
+
+    def __init__(self, flow: "Flow", parameters: dict[str, Any]) -> None:
+        from partita.client.orchestration import shared_sync_client
+        from partita.engine.recorder import get_recorder
+
+        setup_logging()
+        self.flow = flow
+        self.raw_parameters = parameters
+        self.client = shared_sync_client()
+        self.recorder = get_recorder(self.client)
+        self.parent_ctx = flow_run_ctx.get()
+        self.parent_task_record: TaskRunRecord | None = None
+        self.log_prints = bool(flow.log_prints) if flow.log_prints is not None else bool(self.parent_ctx and self.parent_ctx.log_prints)
+        self.timeout_seconds = flow.timeout_seconds
+        self.retries_left = flow.retries
+        self.state: State | None = None
+        self.ctx: FlowRunContext | None = None
+        self.fn = flow.fn
+        self.args: tuple = ()
+        self.kwargs: dict[str, Any] = {}
+        self._t0 = 0.0
+        self.info = FlowRunInfo(uuid.uuid4(), flow.generate_run_name(), flow.name, {})
+        self.label = f"flow run {self.info.name!r}"
+
+    # -- state changes ---------------------------------------------------------------
+    def _propose(self, state: State) -> State:
+        state.state_details["flow_run_id"] = str(self.info.id)
+        result = self.client.set_flow_run_state(self.info.id, state)
+        if result.status.value != "ACCEPT":
+            raise BackendError(f"the backend refused {state.name} for {self.label}: {result.reason}")
+        self.state = self.info.state = state
+        if events.listeners:
+            events.emit("flow_run", self.info, state)
+        self._mirror_to_parent(state)
+        return state
+
+    def _mirror_to_parent(self, state: State) -> None:
+        record = self.parent_task_record
+        if record is None or self.parent_ctx is None:
+            return
+        mirror = state.copy()
+        mirror.state_details = {"task_run_id": str(record.id), "child_flow_run_id": str(self.info.id)}
+        if state.type is StateType.RUNNING and record.start_time is None:
+            record.start_time = now()
+            record.run_count += 1
+        if state.is_final():
+            record.end_time = now()
+            record.total_run_time = (record.end_time - (record.start_time or record.end_time)).total_seconds()
+        self.parent_ctx.recorder.set_task_run_state(record, mirror)
+        if events.listeners:
+            events.emit("task_run", record, mirror)
+
+    def _flow_id(self) -> uuid.UUID:
+        key = (id(self.client), self.flow.name)
+        flow_id = _flow_ids.get(key)
+        if flow_id is None:
+            flow_id = _flow_ids[key] = self.client.create_flow(self.flow.name).id
+        return flow_id
+
+    # -- protocol --------------------------------------------------------------------
+    def setup(self) -> State | None:
+        error: ParameterTypeError | None = None
+        try:
+            validated = self.flow.validate_parameters(self.raw_parameters)
+        except ParameterTypeError as exc:
+            error, validated = exc, dict(self.raw_parameters)
+        self.info.parameters = validated
+        self.args, self.kwargs = self.flow.call_arguments(validated)
+        if self.parent_ctx is not None:
+            self._create_parent_task_run()
+        pending = State(StateType.PENDING, "Pending", state_details={"flow_run_id": str(self.info.id)})
+        self.client.create_flow_run(
+            self._flow_id(),
+            self.info.name,
+            parameters=self.flow.jsonable_parameters(validated),
+            state=pending,
+            parent_task_run_id=self.parent_task_record.id if self.parent_task_record else None,
+            tags=sorted(self.flow.tags),
+            id=self.info.id,
+        )
+        self.state = self.info.state = pending
+        if events.listeners:
+            events.emit("flow_run", self.info, pending)
+        self._mirror_to_parent(pending)
+        if error is not None:
+            failed = State(StateType.FAILED, "Failed", message=str(error))
+            failed._attach(error)
+            self._propose(failed)
+            return failed
+        return None
+
+    def _create_parent_task_run(self) -> None:
+        parent = self.parent_ctx
+        assert parent is not None
+        n = parent.next_dynamic_key(f"subflow:{self.flow.name}")
+        name = self.flow.name if n == 0 else f"{self.flow.name}-{n}"
+        record = TaskRunRecord(uuid.uuid4(), name, parent.flow_run.id, f"subflow:{self.flow.name}", str(n))
+        parent_task = task_run_ctx.get()
+        if parent_task is not None:
+            record.task_inputs = {"upstream": [{"input_type": "task_run", "id": str(parent_task.task_run.id)}]}
+        parent.task_runs.append(record)
+        self.parent_task_record = record
+        self.info.parent_task_run_id = record.id
+
+    def begin_attempt(self) -> None:
+        self._t0 = time.perf_counter()
+        first = self.state is None or self.state.type is StateType.PENDING
+        self._propose(State(StateType.RUNNING, "Running" if first else "Retrying"))
+
+    def attempt(self) -> _Attempt:
+        return _Attempt(self)
+
+    def _wait_for_task_runs(self) -> None:
+        ctx = self.ctx
+        if ctx is None:
+            return
+        for future in list(ctx.futures):
+            future.wait()
+
+    def handle_success(self, value: Any) -> Any:
+        self._wait_for_task_runs()
+        state = self._state_from_return(value)
+        if state.type is StateType.COMPLETED and self.flow.persist_result:
+            from partita.results import persist_result
+
+            try:
+                state.data = persist_result(value, serializer=self.flow.result_serializer, storage=self.flow.result_storage)
+            except Exception as exc:
+                return self._fail(exc, f"the result of {self.label} could not be persisted: {exception_message(exc)}")
+        self.state = state
+        return None
+
+    def _state_from_return(self, value: Any) -> State:
+        states: list[State] | None = None
+        if isinstance(value, State):
+            states = [value]
+        elif isinstance(value, PartitaFuture):
+            states = [value.final_state()]
+        elif isinstance(value, (list, tuple)) and value and all(isinstance(v, (State, PartitaFuture)) for v in value):
+            states = [v if isinstance(v, State) else v.final_state() for v in value]
+        if states is not None:
+            bad = [s for s in states if s.type is not StateType.COMPLETED]
+            if len(states) == 1 and isinstance(value, State):
+                final = value.copy()
+                final.id = uuid.uuid4()
+                final.timestamp = now()
+                final.state_details = {}
+                return final
+            if bad:
+                return State(StateType.FAILED, "Failed", message=f"{len(bad)}/{len(states)} states failed: {bad[0].message or bad[0].name}")
+        failed = [
+            r for r in (self.ctx.task_runs if self.ctx else [])
+            if r.state is not None and (r.state.type in (StateType.FAILED, StateType.CRASHED) or r.state.name == "NotReady")
+        ]
+        handled = {f.task_run_id for f in (self.ctx.futures if self.ctx else []) if f.handled}
+        unhandled = [r for r in failed if r.id not in handled and r.state is not None and not r.state.state_details.get("handled")]
+        if unhandled:
+            names = ", ".join(repr(r.name) for r in unhandled[:5]) + (" ..." if len(unhandled) > 5 else "")
+            first = unhandled[0].state
+            detail = f" — {unhandled[0].name}: {first.message}" if first is not None and first.message else ""
+            return State(StateType.FAILED, "Failed", message=f"{len(unhandled)} of {len(self.ctx.task_runs)} task runs did not complete: {names}{detail}")
+        state = State(StateType.COMPLETED, "Completed")
+        state._attach(value)
+        return state
+
+    def handle_exception(self, exc: BaseException) -> Any:
+        self._wait_for_task_runs()
+        if not isinstance(exc, Exception):
+            state = State(StateType.CRASHED, "Crashed", message=f"Execution was interrupted: {exception_message(exc)}")
+            state._attach(exc)
+            self.state = state
+            self._report_final()
+            return RAISE
+        if self.retries_left > 0:
+            self.retries_left -= 1
+            attempt = self.flow.retries - self.retries_left
+            delay = retry_delay(self.flow.retry_delay_seconds, attempt, None)
+            when = now() + dt.timedelta(seconds=delay)
+            self.recorder.flush()
+            self._propose(State(StateType.SCHEDULED, "AwaitingRetry", message=exception_message(exc), state_details={"scheduled_time": when.isoformat()}))
+            return delay
+        return self._fail(exc, exception_message(exc))
+
+    def _fail(self, exc: BaseException, message: str) -> None:
+        from partita.exceptions import TaskTimeoutError
+
+        state = State(StateType.FAILED, "TimedOut" if isinstance(exc, TaskTimeoutError) else "Failed", message=message)
+        state._attach(exc)
+        self.state = state
+        try:
+            get_run_logger().error("Finished in state %s: %s", state.name, message)
+        except Exception:
+            pass
+        return None
+
+    def _report_final(self) -> State:
+        state = self.state
+        assert state is not None
+        self.recorder.flush()  # every task run and state is stored before the flow run ends
+        value, has_value = state._value, state._has_value
+        self._propose(state)
+        state._value, state._has_value = value, has_value
+        hooks = {StateType.COMPLETED: self.flow.on_completion, StateType.FAILED: self.flow.on_failure, StateType.CRASHED: self.flow.on_crashed}.get(state.type)
+        if hooks:
+            run_hooks(hooks, self.flow, self.info, state)
+        return state
+
+    def finish(self) -> State:
+        state = self.state
+        assert state is not None
+        if state.is_final() and (self.info.state is not state):
+            return self._report_final()
+        return state

@@ -1,0 +1,174 @@
+"""The task-run state machine.
+
+One :class:`TaskRunEngine` per task run, driven by
+:mod:`partita.engine.drivers`. States go to the backend through the
+write-behind recorder, so a trivial task costs no round trip:
+PENDING → RUNNING → COMPLETED | FAILED, with SCHEDULED/AwaitingRetry →
+RUNNING/Retrying between attempts, PENDING/NotReady when an upstream did not
+complete, FAILED/TimedOut on timeout, CRASHED on interrupts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from partita.context import FlowRunContext, TaskRunContext, TaskRunRecord, task_run_ctx
+from partita.engine import events
+from partita.engine.common import RAISE, exception_message, now, retry_delay, run_hooks
+from partita.engine.inputs import contains_upstream, resolve, wait_for_upstream
+from partita.exceptions import TaskTimeoutError, UpstreamTaskError
+from partita.logging import log_prints_var
+from partita.states import State, StateType
+
+if TYPE_CHECKING:
+    from partita.tasks import Task
+
+_PENDING = StateType.PENDING
+_RUNNING = StateType.RUNNING
+
+
+class _Attempt:
+    """Context of one attempt: the task-run ContextVar and ``log_prints``."""
+
+    __slots__ = ("engine", "_tokens")
+
+    def __init__(self, engine: "TaskRunEngine") -> None:
+        self.engine = engine
+
+    def __enter__(self) -> None:
+        e = self.engine
+        ctx = TaskRunContext(e.task, e.record, e.flow_ctx, e.log_prints)
+        self._tokens = (task_run_ctx.set(ctx), log_prints_var.set(e.log_prints))
+
+    def __exit__(self, *exc: Any) -> None:
+        task_run_ctx.reset(self._tokens[0])
+        log_prints_var.reset(self._tokens[1])
+
+
+class TaskRunEngine:
+    """Decisions of one task run (see :mod:`partita.engine.drivers` for the protocol).
+
+    Args:
+        task: the :class:`partita.Task`.
+        args, kwargs: call arguments, possibly holding futures.
+        wait_for: futures that must complete first.
+        flow_ctx: the flow run this task run belongs to.
+    """
+
+    __slots__ = (
+        "task", "fn", "args", "kwargs", "wait_for", "flow_ctx", "record", "recorder",
+        "timeout_seconds", "label", "log_prints", "retries_left", "state", "_t0",
+    )
+
+    def __init__(self, task: "Task", args: tuple, kwargs: dict[str, Any], wait_for: list[Any] | None, flow_ctx: FlowRunContext) -> None:
+        self.task = task
+        self.fn = task.fn
+        self.args, self.kwargs, self.wait_for = args, kwargs, wait_for
+        self.flow_ctx = flow_ctx
+        n = flow_ctx.next_dynamic_key(task.task_key)
+        name = task.name if n == 0 else f"{task.name}-{n}"
+        if task.task_run_name:
+            name = task.format_run_name(args, kwargs) or name
+        self.record = TaskRunRecord(uuid.uuid4(), name, flow_ctx.flow_run.id, task.task_key, str(n), tags=list(task.tags))
+        self.recorder = flow_ctx.recorder
+        self.timeout_seconds = task.timeout_seconds
+        self.label = f"task run {name!r}"
+        self.log_prints = flow_ctx.log_prints if task.log_prints is None else task.log_prints
+        self.retries_left = task.retries
+        self.state: State | None = None
+        self._t0 = 0.0
+        flow_ctx.task_runs.append(self.record)
+        self._set(State(_PENDING, "Pending"))
+
+    # -- state changes ---------------------------------------------------------------
+    def _set(self, state: State) -> None:
+        state.state_details["task_run_id"] = str(self.record.id)
+        self.state = state
+        self.recorder.set_task_run_state(self.record, state)
+        if events.listeners:
+            events.emit("task_run", self.record, state)
+
+    # -- protocol --------------------------------------------------------------------
+    def setup(self) -> State | None:
+        if self.wait_for or contains_upstream(self.args) or contains_upstream(self.kwargs):
+            upstream: list[uuid.UUID] = []
+            try:
+                wait_for_upstream(self.wait_for, upstream)
+                self.args = tuple(resolve(a, upstream) for a in self.args)
+                self.kwargs = {k: resolve(v, upstream) for k, v in self.kwargs.items()}
+            except UpstreamTaskError as exc:
+                self.record.task_inputs = _inputs(upstream)
+                self._set(State(_PENDING, "NotReady", message=str(exc)))
+                return self.state
+            self.record.task_inputs = _inputs(upstream)
+        return None
+
+    def begin_attempt(self) -> None:
+        record = self.record
+        record.run_count += 1
+        if record.start_time is None:
+            record.start_time = now()
+        self._t0 = time.perf_counter()
+        self._set(State(_RUNNING, "Running" if record.run_count == 1 else "Retrying"))
+
+    def attempt(self) -> _Attempt:
+        return _Attempt(self)
+
+    def handle_success(self, value: Any) -> None:
+        self.record.total_run_time += time.perf_counter() - self._t0
+        data = None
+        if self.task.should_persist(self.flow_ctx):
+            from partita.results import persist_result
+
+            try:
+                data = persist_result(value, serializer=self.task.result_serializer, storage=self.task.result_storage)
+            except Exception as exc:
+                self._fail(exc, f"the result of {self.label} could not be persisted: {exception_message(exc)}")
+                return None
+        state = State(StateType.COMPLETED, "Completed", data=data)
+        state._attach(value)
+        self._finish(state)
+        return None
+
+    def handle_exception(self, exc: BaseException) -> Any:
+        self.record.total_run_time += time.perf_counter() - self._t0
+        if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit...
+            state = State(StateType.CRASHED, "Crashed", message=f"Execution was interrupted: {exception_message(exc)}")
+            state._attach(exc)
+            self._finish(state)
+            return RAISE
+        if self.retries_left > 0 and self.task.should_retry(exc):
+            self.retries_left -= 1
+            attempt = self.task.retries - self.retries_left
+            delay = retry_delay(self.task.retry_delay_seconds, attempt, self.task.retry_jitter_factor)
+            when = now() + dt.timedelta(seconds=delay)
+            self._set(State(StateType.SCHEDULED, "AwaitingRetry", message=exception_message(exc), state_details={"scheduled_time": when.isoformat()}))
+            return delay
+        self._fail(exc, exception_message(exc))
+        return None
+
+    def _fail(self, exc: BaseException, message: str) -> None:
+        name = "TimedOut" if isinstance(exc, TaskTimeoutError) else "Failed"
+        state = State(StateType.FAILED, name, message=message)
+        state._attach(exc)
+        self._finish(state)
+
+    def _finish(self, state: State) -> None:
+        self.record.end_time = now()
+        self._set(state)
+        hooks = self.task.on_completion if state.type is StateType.COMPLETED else self.task.on_failure
+        if hooks:
+            run_hooks(hooks, self.task, self.record, state)
+
+    def finish(self) -> State:
+        return self.state  # type: ignore[return-value]
+
+
+def _inputs(upstream: list[uuid.UUID]) -> dict[str, list[dict[str, Any]]]:
+    if not upstream:
+        return {}
+    seen = dict.fromkeys(str(u) for u in upstream)
+    return {"upstream": [{"input_type": "task_run", "id": u} for u in seen]}
