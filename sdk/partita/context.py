@@ -47,6 +47,7 @@ class TaskRunRecord:
     start_time: dt.datetime | None = None
     end_time: dt.datetime | None = None
     total_run_time: float = 0.0
+    handled: bool = False  # the flow saw the outcome (direct call, result(), state)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -23,18 +23,21 @@ class PartitaFuture:
         task_run_id: id of the task run.
     """
 
-    __slots__ = ("task_run_id", "_future", "_record", "handled")
+    __slots__ = ("task_run_id", "_future", "_record")
 
-    def __init__(self, task_run_id: uuid.UUID, future: cf.Future, record: Any = None) -> None:
+    def __init__(self, task_run_id: uuid.UUID, future: cf.Future, record: Any) -> None:
         self.task_run_id = task_run_id
         self._future = future
         self._record = record
-        self.handled = False  # the flow looked at the outcome (state or result)
+
+    def _mark_handled(self) -> None:
+        """The flow looked at the outcome, so a failure is the flow's to handle."""
+        self._record.handled = True
 
     @property
     def state(self) -> State:
         """The task run's current state (final once :meth:`wait` returned)."""
-        self.handled = True
+        self._mark_handled()
         if self._future.done():
             return self._future.result()
         record_state = getattr(self._record, "state", None)
@@ -64,7 +67,7 @@ class PartitaFuture:
             state = self._future.result(timeout)
         except cf.TimeoutError as exc:
             raise TimeoutError(f"task run {self.task_run_id} did not finish within {timeout} s") from exc
-        self.handled = True
+        self._mark_handled()
         return state.result(raise_on_failure=raise_on_failure)
 
     def add_done_callback(self, fn: Any) -> None:

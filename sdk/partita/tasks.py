@@ -157,6 +157,7 @@ class Task(Generic[P, R]):
         from partita.engine.drivers import drive_sync
 
         state = drive_sync(engine)
+        engine.record.handled = True  # the outcome goes straight back to the caller
         return state if return_state else _outcome(state)
 
     def submit(self, *args: Any, wait_for: list[Any] | None = None, **kwargs: Any) -> PartitaFuture:
@@ -233,6 +234,7 @@ async def _unwrap_async(engine: Any, return_state: bool) -> Any:
     from partita.engine.drivers import drive_async
 
     state = await drive_async(engine)
+    engine.record.handled = True
     return state if return_state else _outcome(state)
 
 

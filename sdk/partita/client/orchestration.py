@@ -348,6 +348,11 @@ def shared_sync_client() -> SyncPartitaClient:
 def reset_shared_client() -> None:
     """Forget the shared client (after settings change, e.g. in tests)."""
     global _shared_sync
+    import sys
+
+    recorder = sys.modules.get("partita.engine.recorder")
+    if recorder is not None:
+        recorder.flush_all()
     if _shared_sync is not None:
         _shared_sync.close()
     _shared_sync = None

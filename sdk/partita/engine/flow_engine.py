@@ -33,8 +33,6 @@ from partita.states import State, StateType
 if TYPE_CHECKING:
     from partita.flows import Flow
 
-_flow_ids: dict[tuple[int, str], uuid.UUID] = {}
-
 
 class _Attempt:
     """One attempt's context: the flow-run ContextVar, a started task runner."""
@@ -120,10 +118,10 @@ class FlowRunEngine:
             events.emit("task_run", record, mirror)
 
     def _flow_id(self) -> uuid.UUID:
-        key = (id(self.client), self.flow.name)
-        flow_id = _flow_ids.get(key)
+        cache: dict[str, uuid.UUID] = self.client.__dict__.setdefault("_flow_ids", {})
+        flow_id = cache.get(self.flow.name)
         if flow_id is None:
-            flow_id = _flow_ids[key] = self.client.create_flow(self.flow.name).id
+            flow_id = cache[self.flow.name] = self.client.create_flow(self.flow.name).id
         return flow_id
 
     # -- protocol --------------------------------------------------------------------
@@ -221,8 +219,7 @@ class FlowRunEngine:
             r for r in (self.ctx.task_runs if self.ctx else [])
             if r.state is not None and (r.state.type in (StateType.FAILED, StateType.CRASHED) or r.state.name == "NotReady")
         ]
-        handled = {f.task_run_id for f in (self.ctx.futures if self.ctx else []) if f.handled}
-        unhandled = [r for r in failed if r.id not in handled and r.state is not None and not r.state.state_details.get("handled")]
+        unhandled = [r for r in failed if not r.handled]
         if unhandled:
             names = ", ".join(repr(r.name) for r in unhandled[:5]) + (" ..." if len(unhandled) > 5 else "")
             first = unhandled[0].state

@@ -45,7 +45,7 @@ def contains_upstream(value: Any, depth: int = 0) -> bool:
 def _state_of(value: PartitaFuture | State) -> tuple[State, uuid.UUID | None, str]:
     if isinstance(value, PartitaFuture):
         state = value.final_state()
-        value.handled = True
+        value._mark_handled()
         return state, value.task_run_id, getattr(value._record, "name", str(value.task_run_id))
     run_id = value.state_details.get("task_run_id") if value.state_details else None
     return value, run_id, str(run_id)

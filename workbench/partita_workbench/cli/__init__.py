@@ -1,0 +1,27 @@
+"""The ``partita`` command line (Typer + Rich).
+
+``partita run TARGET``, ``partita flow-run ls|inspect|logs``,
+``partita server start``. Each command group lives in its own module.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from partita_workbench.cli import flow_runs, run, server
+
+app = typer.Typer(
+    name="partita",
+    help="Run and inspect Partita flows, YAML pipelines and notebooks.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("run")(run.run_command)
+app.add_typer(flow_runs.app, name="flow-run")
+app.add_typer(server.app, name="server")
+
+
+def main() -> None:
+    """Entry point of the ``partita`` console script."""
+    app()

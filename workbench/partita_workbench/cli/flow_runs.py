@@ -1,0 +1,147 @@
+"""``partita flow-run ls|inspect|logs``: read recorded runs back from the backend."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+
+import typer
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from partita.client.schemas import FlowRunFilter
+from partita.exceptions import BackendError, ObjectNotFound
+from partita_workbench.cli.render import duration_text, state_text, time_text
+
+app = typer.Typer(help="List and inspect recorded flow runs.", no_args_is_help=True)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _client():
+    from partita.client.orchestration import get_client
+
+    return get_client(sync_client=True)
+
+
+def _resolve_id(client, run_id: str) -> uuid.UUID:
+    """A full flow-run id, or the one recent flow run whose id starts with ``run_id``."""
+    try:
+        return uuid.UUID(run_id)
+    except ValueError:
+        pass
+    matches = [r.id for r in client.read_flow_runs(FlowRunFilter(limit=10_000)) if str(r.id).startswith(run_id)]
+    if len(matches) == 1:
+        return matches[0]
+    problem = "no flow run" if not matches else f"{len(matches)} flow runs"
+    err_console.print(f"[bold red]Error:[/] {problem} with an id starting {run_id!r}; see 'partita flow-run ls'")
+    raise typer.Exit(1)
+
+
+@app.command("ls")
+def ls(limit: int = typer.Option(20, help="How many runs to show, newest first.")) -> None:
+    """List recent flow runs, newest first."""
+    with _client() as client:
+        runs = client.read_flow_runs(FlowRunFilter(limit=limit))
+    table = Table(title="Flow runs", title_justify="left")
+    for col in ("ID", "Flow", "Name", "State", "Started", "Duration"):
+        table.add_column(col, justify="right" if col == "Duration" else "left")
+    for r in runs:
+        table.add_row(str(r.id), r.flow_name or "-", r.name, state_text(r.state_type and r.state_type.value, r.state_name),
+                      time_text(r.start_time), duration_text(r.total_run_time) if r.end_time else "-")
+    console.print(table)
+
+
+def _history(states) -> Text:
+    text = Text()
+    for i, s in enumerate(states):
+        if i:
+            text.append(" → ")
+        text.append_text(state_text(s.type.value, s.name))
+    return text
+
+
+@app.command("inspect")
+def inspect(
+    flow_run_id: str = typer.Argument(..., help="Flow run id (or a unique prefix)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the run, its states and task runs as JSON."),
+) -> None:
+    """Show a flow run: state history, task runs with states, durations and results."""
+    with _client() as client:
+        try:
+            run_id = _resolve_id(client, flow_run_id)
+            run = client.read_flow_run(run_id)
+        except ObjectNotFound:
+            err_console.print(f"[bold red]Error:[/] no flow run {flow_run_id}; see 'partita flow-run ls'")
+            raise typer.Exit(1)
+        states = client.read_flow_run_states(run_id)
+        task_runs = client.read_task_runs(run_id)
+        task_states = {tr.id: client.read_task_run_states(tr.id) for tr in task_runs}
+    if as_json:
+        doc = run.model_dump(mode="json")
+        doc["states"] = [s.to_json() for s in states]
+        doc["task_runs"] = [dict(tr.model_dump(mode="json"), states=[s.to_json() for s in task_states[tr.id]]) for tr in task_runs]
+        console.print_json(json.dumps(doc))
+        return
+
+    head = Table.grid(padding=(0, 2))
+    head.add_row("Flow run", f"{run.name} ({run.id})")
+    head.add_row("Flow", run.flow_name or str(run.flow_id))
+    head.add_row("State", state_text(run.state_type and run.state_type.value, run.state_name))
+    if run.state and run.state.message:
+        head.add_row("Message", Text(run.state.message, style="red" if run.state_type and run.state_type.value != "COMPLETED" else ""))
+    head.add_row("Parameters", json.dumps(run.parameters, default=str))
+    head.add_row("Started", time_text(run.start_time))
+    head.add_row("Ended", time_text(run.end_time))
+    head.add_row("Duration", duration_text(run.total_run_time))
+    if run.parent_task_run_id:
+        head.add_row("Parent task run", str(run.parent_task_run_id))
+    if run.state and run.state.data:
+        head.add_row("Result", run.state.data.get("storage_key", ""))
+
+    history = Table(title="Flow run states", title_justify="left")
+    history.add_column("Time")
+    history.add_column("State")
+    history.add_column("Message", overflow="fold")
+    for s in states:
+        history.add_row(time_text(s.timestamp), state_text(s.type.value, s.name), s.message or "")
+
+    tasks = Table(title=f"Task runs ({len(task_runs)})", title_justify="left")
+    for col in ("Task run", "State", "Duration", "Runs", "State history", "Result"):
+        tasks.add_column(col, overflow="fold")
+    for tr in task_runs:
+        data = tr.state.data if tr.state else None
+        result = ""
+        if data:
+            result = f"{data.get('summary', '')}\n[dim]{data.get('storage_key', '')}[/]"
+        elif tr.state and tr.state.message:
+            result = f"[red]{tr.state.message}[/]"
+        tasks.add_row(tr.name, state_text(tr.state_type and tr.state_type.value, tr.state_name), duration_text(tr.total_run_time),
+                      str(tr.run_count), _history(task_states[tr.id]), result)
+    console.print(Group(head, "", history, "", tasks))
+
+
+@app.command("logs")
+def logs(
+    flow_run_id: str = typer.Argument(..., help="Flow run id (or a unique prefix)."),
+    level: str = typer.Option("DEBUG", help="Lowest level to show."),
+) -> None:
+    """Print a flow run's logs (its own and its task runs'), oldest first."""
+    number = logging.getLevelName(level.upper())
+    if not isinstance(number, int):
+        err_console.print(f"[bold red]Error:[/] unknown level {level!r}; use DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        raise typer.Exit(2)
+    with _client() as client:
+        try:
+            run_id = _resolve_id(client, flow_run_id)
+            client.read_flow_run(run_id)
+            task_names = {tr.id: tr.name for tr in client.read_task_runs(run_id)}
+            records = client.read_logs(flow_run_id=run_id, level=number)
+        except (ObjectNotFound, BackendError) as exc:
+            err_console.print(f"[bold red]Error:[/] {exc}")
+            raise typer.Exit(1)
+    for r in records:
+        where = f"Task run {task_names.get(r.task_run_id, r.task_run_id)!r}" if r.task_run_id else "Flow run"
+        console.print(f"{time_text(r.timestamp)} | {logging.getLevelName(r.level):<7} | {where} - {r.message}", highlight=False, markup=False)

@@ -1,0 +1,44 @@
+"""Rendering helpers shared by the CLI commands (state colours, durations, times)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from rich.text import Text
+
+STATE_STYLES = {
+    "COMPLETED": "green",
+    "FAILED": "red",
+    "CRASHED": "bold red",
+    "CANCELLED": "grey50",
+    "CANCELLING": "grey50",
+    "RUNNING": "blue",
+    "PENDING": "yellow",
+    "SCHEDULED": "yellow",
+    "PAUSED": "magenta",
+}
+
+
+def state_text(state_type: str | None, name: str | None) -> Text:
+    """A state's name coloured by its type (``Completed`` green, ``Failed`` red...)."""
+    label = name or (state_type or "-").capitalize()
+    return Text(label, style=STATE_STYLES.get(state_type or "", ""))
+
+
+def duration_text(seconds: float | None) -> str:
+    """``0.012 s``, ``3.4 s``, ``2 min 05 s``."""
+    if seconds is None:
+        return "-"
+    if seconds < 1:
+        return f"{seconds:.3f} s"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {rest:02d} s"
+
+
+def time_text(value: dt.datetime | None) -> str:
+    """Local wall-clock time of a UTC timestamp, to the millisecond."""
+    if value is None:
+        return "-"
+    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]

@@ -1,0 +1,84 @@
+"""Turning a ``partita run`` target into a :class:`partita.Flow`.
+
+A target is a pipeline YAML file (``.yaml``/``.yml``), a notebook
+(``.ipynb``), or ``path/to/file.py:flow_name``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+from typing import Any
+
+from partita.exceptions import InvalidTarget
+from partita.flows import Flow
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def load_target(target: str) -> Flow:
+    """The flow a target names.
+
+    Raises:
+        partita.exceptions.InvalidTarget: missing file, unknown kind, or a name
+            that is not a ``@flow``.
+        partita.exceptions.ValidationError: an invalid pipeline (every problem
+            as ``path:line:col: message``).
+    """
+    path_part, _, attr = target.rpartition(":") if target.count(":") and target.rsplit(":", 1)[0].endswith(".py") else (target, "", "")
+    if attr:
+        return _python_flow(path_part, attr, target)
+    path = Path(target)
+    if not path.exists():
+        raise InvalidTarget(f"{target}: no such file; give a pipeline .yaml, a notebook .ipynb or file.py:flow_name")
+    if path.suffix in YAML_SUFFIXES:
+        from partita_workbench.pipelines import compile_pipeline, load_pipeline
+
+        return compile_pipeline(load_pipeline(path))
+    if path.suffix == ".ipynb":
+        from partita_workbench.notebooks import notebook_flow
+
+        return notebook_flow(path)
+    if path.suffix == ".py":
+        raise InvalidTarget(f"{target}: name the flow to run, as {target}:flow_name")
+    raise InvalidTarget(f"{target}: unknown kind of target; give a pipeline .yaml, a notebook .ipynb or file.py:flow_name")
+
+
+def _python_flow(path: str, attr: str, target: str) -> Flow:
+    from partita_workbench.pipelines.targets import resolve_callable
+
+    file = Path(path)
+    if not file.is_file():
+        raise InvalidTarget(f"{target}: no such file {path!r}")
+    obj = resolve_callable(f"{file.resolve()}:{attr}", file.resolve().parent)
+    if not isinstance(obj, Flow):
+        raise InvalidTarget(f"{target}: {attr!r} is a {type(obj).__name__}, not a flow; decorate it with @flow")
+    return obj
+
+
+def parse_parameters(flow: Flow, pairs: list[str]) -> dict[str, Any]:
+    """``-p key=value`` options → parameters.
+
+    A value is kept as a string for a ``str`` parameter; otherwise it is read
+    as JSON when it parses (``3``, ``0.75``, ``true``, ``[1, 2]``) and kept as
+    a string when not. The flow's pydantic validation then coerces it.
+
+    Raises:
+        partita.exceptions.InvalidTarget: a pair without ``=``.
+    """
+    parameters: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise InvalidTarget(f"-p {pair!r}: write parameters as key=value")
+        param = flow.signature.parameters.get(key)
+        annotation = param.annotation if param is not None else inspect.Parameter.empty
+        if annotation is str or (annotation is inspect.Parameter.empty and param is not None and isinstance(param.default, str)):
+            parameters[key] = raw
+            continue
+        try:
+            parameters[key] = json.loads(raw)
+        except ValueError:
+            parameters[key] = raw
+    return parameters
