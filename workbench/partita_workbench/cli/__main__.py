@@ -1,0 +1,5 @@
+"""``python -m partita_workbench.cli`` is the ``partita`` command."""
+
+from partita_workbench.cli import main
+
+main()
