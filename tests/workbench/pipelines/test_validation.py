@@ -1,0 +1,119 @@
+"""Every kind of invalid pipeline is reported as ``path:line:col: message``, all problems at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from partita.exceptions import InvalidTarget, ValidationError
+
+from partita_workbench.pipelines import load_pipeline
+
+INVALID = Path(__file__).parents[2] / "data" / "pipelines" / "invalid"
+HERE = str(INVALID)
+
+CASES = {
+    "syntax_error.yaml": [
+        "6:4: invalid YAML: expected ',' or ']', but got ':' (while parsing a flow sequence at 5:12)",
+    ],
+    "duplicate_key.yaml": [
+        "5:3: invalid YAML: found duplicate key \"a\" with value \"{'shell': 'echo again'}\" "
+        "(original value: \"{'shell': 'echo a'}\") (while constructing a mapping at 3:3)",
+    ],
+    "not_a_mapping.yaml": ["1:1: a pipeline must be a mapping with 'name:' and 'tasks:' keys"],
+    "missing_name.yaml": ["1:1: missing required key 'name'"],
+    "unknown_key.yaml": ["7:5: unknown key 'nedds' in task 'b'; did you mean 'needs'?"],
+    "unknown_parameter_type.yaml": [
+        "4:11: unknown parameter type 'int'; use one of string, integer, number, boolean, array, object; "
+        "did you mean 'integer'?",
+    ],
+    "default_type.yaml": ["3:35: default of parameter 'count' is str, not integer"],
+    "bad_value.yaml": [
+        "5:14: invalid 'retries' in task 'a': Input should be a valid integer, unable to parse string as an integer",
+        "6:22: invalid 'timeout_seconds' in task 'a': Input should be greater than 0",
+    ],
+    "missing_kind.yaml": ["3:3: task 'a' has no kind: give one of 'python:', 'notebook:' or 'shell:'"],
+    "two_kinds.yaml": ["5:5: task 'a' has more than one kind (shell, notebook): give exactly one"],
+    "option_of_other_kind.yaml": ["5:5: 'with:' is for python tasks, not for notebook task 'a'"],
+    "unknown_need.yaml": ["9:9: task 'load' needs unknown task 'transfrom'"],
+    "unknown_task_reference.yaml": ["6:12: task 'load' refers to unknown task 'extrct'; did you mean 'extract'?"],
+    "unknown_parameter_reference.yaml": [
+        "8:12: task 'report' refers to unknown parameter 'dates'; did you mean 'date'?",
+    ],
+    "unsupported_expression.yaml": [
+        "6:12: unsupported expression '${{ params.n + 1 }}': only '${{ params.NAME }}' and "
+        "'${{ tasks.NAME.result }}' are supported (in task 'a')",
+    ],
+    "cycle.yaml": ["3:3: dependency cycle: a -> c -> b -> a (each task needs the next one)"],
+    "self_dependency.yaml": ["3:3: dependency cycle: a -> a (each task needs the next one)"],
+    "missing_notebook.yaml": [
+        f"4:15: notebook file 'reports/missing.ipynb' not found (looked for {HERE}/reports/missing.ipynb)",
+    ],
+    "missing_module.yaml": [
+        "4:13: task 'a': cannot import 'no_such_module_here': ModuleNotFoundError: No module named 'no_such_module_here'",
+    ],
+    "missing_function.yaml": ["4:13: task 'a': 'steps' has no attribute 'ad'; did you mean 'add'?"],
+    "missing_file.yaml": [
+        f"4:13: task 'a': python file 'lib/helpers.py' not found (looked for {HERE}/lib/helpers.py)",
+    ],
+    "many_problems.yaml": [
+        "9:12: task 'greet' refers to unknown parameter 'whom'; did you mean 'who'?",
+        "13:12: task 'show' refers to unknown task 'greeet'; did you mean 'greet'?",
+        "14:5: unknown key 'retires' in task 'show'; did you mean 'retries'?",
+        "15:3: task 'list' has no kind: give one of 'python:', 'notebook:' or 'shell:'",
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_invalid_pipeline_reports_each_problem_with_its_position(name):
+    path = INVALID / name
+    with pytest.raises(ValidationError) as caught:
+        load_pipeline(path)
+    assert caught.value.problems == [f"{path}:{line}" for line in CASES[name]]
+
+
+def test_every_invalid_file_has_a_case():
+    assert sorted(p.name for p in INVALID.glob("*.yaml")) == sorted(CASES)
+
+
+def test_message_lists_the_count_then_the_problems():
+    path = INVALID / "many_problems.yaml"
+    with pytest.raises(ValidationError) as caught:
+        load_pipeline(path)
+    lines = str(caught.value).splitlines()
+    assert lines[0] == "4 problems found:"
+    assert lines[1:] == caught.value.problems
+
+
+def test_problems_name_the_path_as_given(monkeypatch):
+    monkeypatch.chdir(INVALID.parent)
+    with pytest.raises(ValidationError) as caught:
+        load_pipeline("invalid/missing_kind.yaml")
+    assert caught.value.problems[0].startswith("invalid/missing_kind.yaml:3:3: ")
+
+
+def test_missing_pipeline_file_is_an_invalid_target(tmp_path):
+    with pytest.raises(InvalidTarget, match="pipeline file '.*nope.yaml' not found"):
+        load_pipeline(tmp_path / "nope.yaml")
+
+
+def test_empty_file_is_reported(tmp_path):
+    path = tmp_path / "empty.yaml"
+    path.write_text("# nothing here\n")
+    with pytest.raises(ValidationError) as caught:
+        load_pipeline(path)
+    assert caught.value.problems == [f"{path}:1:1: a pipeline must be a mapping with 'name:' and 'tasks:' keys"]
+
+
+def test_valid_pipeline_loads_with_dependencies_and_order(pipelines_dir):
+    pipeline = load_pipeline(pipelines_dir / "references.yaml")
+    assert pipeline.name == "references"
+    assert pipeline.folder == pipelines_dir
+    assert pipeline.dependencies["describe"] == {"numbers", "total"}
+    assert pipeline.dependencies["async"] == {"by-file"}
+    assert pipeline.order == ("numbers", "total", "describe", "quoted", "by-file", "async")
+    assert list(pipeline.spec.tasks) == ["describe", "total", "numbers", "quoted", "by-file", "async"]
+    assert pipeline.spec.tasks["numbers"].kind == "python"
+    assert pipeline.spec.parameters["count"].required is False
