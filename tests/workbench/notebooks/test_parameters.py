@@ -1,0 +1,44 @@
+"""Reading a notebook's parameters cell without running it."""
+
+from __future__ import annotations
+
+import nbformat
+
+from partita_workbench.notebooks import NotebookParameter, notebook_parameters
+from partita_workbench.notebooks.parameters import find_parameters_cell, parse_parameters
+
+
+def test_parameters_of_real_notebooks(notebooks_dir):
+    assert notebook_parameters(notebooks_dir / "simple_execute.ipynb") == [NotebookParameter("msg", None, True, None)]
+    assert [p.name for p in notebook_parameters(notebooks_dir / "input.ipynb")] == ["salutation", "name"]
+    assert notebook_parameters(notebooks_dir / "divide.ipynb") == [
+        NotebookParameter("numerator", 1, True, int),
+        NotebookParameter("denominator", 0, True, int),
+    ]
+
+
+def test_notebook_without_parameters_cell(notebooks_dir):
+    assert notebook_parameters(notebooks_dir / "Unicode.ipynb") == []
+    assert find_parameters_cell(nbformat.read(notebooks_dir / "broken1.ipynb", as_version=4)) is None
+
+
+def test_complex_parameters_cell_skips_what_does_not_parse(notebooks_dir):
+    # papermill's test notebook: annotations, comments, a multi-line list, an
+    # expression and a line that is not Python ("= 2").
+    found = {p.name: p for p in notebook_parameters(notebooks_dir / "complex_parameters.ipynb")}
+    assert list(found) == ["msg", "a", "b", "c", "d"]
+    assert found["a"] == NotebookParameter("a", 2.25, True, float)
+    assert found["b"] == NotebookParameter("b", ["Hello", "World"], True, list)
+    assert found["c"] == NotebookParameter("c", None, True, None)
+    assert found["d"] == NotebookParameter("d", None, False, None)
+
+
+def test_literal_types_and_reassignment():
+    source = "s = 'x'\nflag = False\nn = 1\nn = 2.5\nd = {'k': [1]}\nt = (1, 2)\nx, y = 1, 2\nimport os"
+    assert {p.name: (p.default, p.annotation) for p in parse_parameters(source)} == {
+        "s": ("x", str),
+        "flag": (False, bool),
+        "n": (2.5, float),
+        "d": ({"k": [1]}, dict),
+        "t": ((1, 2), None),
+    }
