@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from enum import Enum
+from random import getrandbits
 from typing import Any
 
 __all__ = [
@@ -63,6 +64,18 @@ TERMINAL_STATES = frozenset(
 _UTC = dt.timezone.utc
 
 
+def new_id() -> uuid.UUID:
+    """A random (version 4) UUID made without a system call.
+
+    ``uuid.uuid4()`` reads ``os.urandom``, which releases the GIL; with the
+    recorder and the embedded backend running on other threads, each such
+    release can stall the run for a whole thread-switch interval. The
+    Mersenne Twister behind :func:`random.getrandbits` is seeded from the OS
+    at start-up (and again after ``fork``); ids need to be unique, not secret.
+    """
+    return uuid.UUID(int=getrandbits(128), version=4)
+
+
 class State:
     """A state of a run: type, name, time, message and (optionally) a result.
 
@@ -91,7 +104,7 @@ class State:
         timestamp: dt.datetime | None = None,
         id: uuid.UUID | None = None,
     ) -> None:
-        self.id = id or uuid.uuid4()
+        self.id = id or new_id()
         self.type = StateType(type)
         self.name = name or self.type.value.capitalize()
         self.timestamp = timestamp or dt.datetime.now(_UTC)

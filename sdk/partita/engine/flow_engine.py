@@ -28,7 +28,7 @@ from partita.engine.common import RAISE, exception_message, now, retry_delay, ru
 from partita.exceptions import BackendError, ParameterTypeError
 from partita.futures import PartitaFuture
 from partita.logging import get_run_logger, log_prints_var, setup_logging
-from partita.states import State, StateType
+from partita.states import State, StateType, new_id
 
 if TYPE_CHECKING:
     from partita.flows import Flow
@@ -86,7 +86,7 @@ class FlowRunEngine:
         self.args: tuple = ()
         self.kwargs: dict[str, Any] = {}
         self._t0 = 0.0
-        self.info = FlowRunInfo(uuid.uuid4(), flow.generate_run_name(), flow.name, {})
+        self.info = FlowRunInfo(new_id(), flow.generate_run_name(), flow.name, {})
         self.label = f"flow run {self.info.name!r}"
 
     # -- state changes ---------------------------------------------------------------
@@ -161,7 +161,7 @@ class FlowRunEngine:
         assert parent is not None
         n = parent.next_dynamic_key(f"subflow:{self.flow.name}")
         name = self.flow.name if n == 0 else f"{self.flow.name}-{n}"
-        record = TaskRunRecord(uuid.uuid4(), name, parent.flow_run.id, f"subflow:{self.flow.name}", str(n))
+        record = TaskRunRecord(new_id(), name, parent.flow_run.id, f"subflow:{self.flow.name}", str(n))
         parent_task = task_run_ctx.get()
         if parent_task is not None:
             record.task_inputs = {"upstream": [{"input_type": "task_run", "id": str(parent_task.task_run.id)}]}
@@ -209,7 +209,7 @@ class FlowRunEngine:
             bad = [s for s in states if s.type is not StateType.COMPLETED]
             if len(states) == 1 and isinstance(value, State):
                 final = value.copy()
-                final.id = uuid.uuid4()
+                final.id = new_id()
                 final.timestamp = now()
                 final.state_details = {}
                 return final

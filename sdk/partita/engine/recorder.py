@@ -1,20 +1,24 @@
 """Write-behind recording of task runs, task-run states and logs.
 
-The engine never waits for the backend on a task's hot path: it appends to the
-:class:`Recorder`'s buffers, and a background thread sends them as batches
+The engine never waits for the backend on a task's hot path: it appends
+``(record, state)`` pairs and log records to a deque (an atomic operation, no
+lock), and a background thread turns them into batches
 (``POST /api/task_runs/batch`` and ``POST /api/logs/``) every
 ``PARTITA_RECORDER_INTERVAL`` seconds (default 0.1) or as soon as
 ``PARTITA_RECORDER_BATCH`` records (default 500) are waiting.
 
 :meth:`Recorder.flush` blocks until everything enqueued before the call is in
-the database; the flow engine calls it before a flow run reports its final
-state, and :func:`flush_all` runs at interpreter exit. A batch that fails to
-send is kept and retried, never dropped. Killing the process (SIGKILL) can
-lose at most what was enqueued since the last send: one interval or one batch.
+the database: it enqueues a marker and waits until the thread has sent all
+that came before it. The flow engine flushes before a flow run reports its
+final state, and :func:`flush_all` runs at interpreter exit. A batch that
+fails to send is kept and retried, never dropped. Killing the process
+(SIGKILL) loses at most what was enqueued since the last send: one interval
+or one batch.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import sys
 import threading
@@ -30,6 +34,15 @@ _shared: "Recorder | None" = None
 _shared_lock = threading.Lock()
 
 
+class _Marker:
+    """A flush request travelling through the queue."""
+
+    __slots__ = ("done",)
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+
+
 class Recorder:
     """Buffers task-run snapshots, states and logs and sends them in batches.
 
@@ -43,127 +56,112 @@ class Recorder:
         self.client = client
         self.interval = interval
         self.batch_size = batch_size
-        self._lock = threading.Lock()
-        self._wake = threading.Condition(self._lock)
-        self._done = threading.Condition(self._lock)
-        self._dirty: dict[Any, TaskRunRecord] = {}
-        self._states: list[dict[str, Any]] = []
-        self._logs: list[dict[str, Any]] = []
-        self._enqueued = 0  # sequence number of the last record enqueued
-        self._sent = 0  # sequence number up to which everything is stored
+        self._queue: collections.deque[Any] = collections.deque()
+        self._wake = threading.Event()
         self._failures = 0
         self._closed = False
-        self._flush_asked = False
+        # what the thread has taken off the queue but not yet stored
+        self._records: dict[Any, TaskRunRecord] = {}
+        self._states: list[dict[str, Any]] = []
+        self._logs: list[dict[str, Any]] = []
         self._thread = threading.Thread(target=self._loop, name="partita-recorder", daemon=True)
         self._thread.start()
         _recorders.add(self)
 
-    # -- enqueue (hot path) -----------------------------------------------------------
+    # -- enqueue (hot path: no lock, no serialization) ------------------------------
     def set_task_run_state(self, record: TaskRunRecord, state: State) -> None:
         """Make ``state`` the current state of ``record`` and queue both for sending."""
-        doc = state.to_json()
-        doc["task_run_id"] = str(record.id)
-        with self._lock:
-            record.state = state
-            self._dirty[record.id] = record
-            self._states.append(doc)
-            self._enqueued += 1
-            if len(self._states) >= self.batch_size:
-                self._wake.notify()
+        record.state = state
+        queue = self._queue
+        queue.append((record, state))
+        if len(queue) >= self.batch_size and not self._wake.is_set():
+            self._wake.set()
 
     def touch(self, record: TaskRunRecord) -> None:
         """Queue a snapshot of ``record`` (after changing fields other than its state)."""
-        with self._lock:
-            self._dirty[record.id] = record
-            self._enqueued += 1
+        self._queue.append((record, None))
 
     def add_log(self, doc: dict[str, Any]) -> None:
-        with self._lock:
-            self._logs.append(doc)
-            self._enqueued += 1
-            if len(self._logs) >= self.batch_size:
-                self._wake.notify()
+        self._queue.append(doc)
+        if len(self._queue) >= self.batch_size and not self._wake.is_set():
+            self._wake.set()
 
     # -- flushing ------------------------------------------------------------------------
     def flush(self, timeout: float | None = 60.0) -> bool:
         """Block until everything enqueued so far is stored; ``False`` on timeout."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._lock:
-            target = self._enqueued
-            if self._sent >= target:
-                return True
-            self._flush_asked = True
-            self._wake.notify()
-            while self._sent < target:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return False
-                if not self._thread.is_alive():
+        marker = _Marker()
+        self._queue.append(marker)
+        self._wake.set()
+        if self._thread.is_alive():
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while not marker.done.wait(0.5):
+                if not self._thread.is_alive() or (deadline is not None and time.monotonic() > deadline):
                     break
-                self._done.wait(remaining if remaining is not None else 1.0)
-        if self._sent < target:  # the thread is gone (interpreter exit): send inline
-            self._send_pending()
-        return self._sent >= target
+        if not marker.done.is_set() and not self._thread.is_alive():
+            self._drain_and_send()  # the thread is gone (interpreter exit): send here
+        return marker.done.is_set()
 
-    def _take(self) -> tuple[int, dict[Any, TaskRunRecord], list[dict[str, Any]], list[dict[str, Any]]]:
-        seq = self._enqueued
-        records, states, logs = self._dirty, self._states, self._logs
-        self._dirty, self._states, self._logs = {}, [], []
-        return seq, records, states, logs
+    def _drain(self) -> list[_Marker]:
+        """Move queued items into the pending buffers; return flush markers met."""
+        markers: list[_Marker] = []
+        queue, records, states, logs = self._queue, self._records, self._states, self._logs
+        while True:
+            try:
+                item = queue.popleft()
+            except IndexError:
+                return markers
+            if type(item) is tuple:
+                record, state = item
+                records[record.id] = record
+                if state is not None:
+                    doc = state.to_json()
+                    doc["task_run_id"] = str(record.id)
+                    states.append(doc)
+            elif type(item) is _Marker:
+                markers.append(item)
+            else:
+                logs.append(item)
 
     def _send_pending(self) -> None:
-        with self._lock:
-            seq, records, states, logs = self._take()
-        self._send(records, states, logs)
-        with self._lock:
-            self._sent = max(self._sent, seq)
-            self._done.notify_all()
+        """Send the pending buffers; on success clear them (raises on failure)."""
+        if self._records or self._states:
+            runs = [r.to_json() for r in self._records.values()]
+            self.client.write_task_run_batch({"task_runs": runs, "states": self._states})
+            self._records, self._states = {}, []
+        if self._logs:
+            self.client.write_logs(self._logs)
+            self._logs = []
 
-    def _send(self, records: dict[Any, TaskRunRecord], states: list[dict[str, Any]], logs: list[dict[str, Any]]) -> None:
-        if records or states:
-            runs = [r.to_json() for r in records.values()]
-            self.client.write_task_run_batch({"task_runs": runs, "states": states})
-        if logs:
-            self.client.write_logs(logs)
+    def _drain_and_send(self) -> None:
+        markers = self._drain()
+        self._send_pending()
+        for marker in markers:
+            marker.done.set()
 
     def _loop(self) -> None:
         while True:
-            with self._lock:
-                urgent = self._closed or self._flush_asked or len(self._states) + len(self._logs) >= self.batch_size
-                if not urgent:
-                    self._wake.wait(self.interval)
-                if self._closed and self._enqueued == self._sent:
-                    return
-                self._flush_asked = False
-                seq, records, states, logs = self._take()
-            if not (records or states or logs):
-                with self._lock:
-                    self._sent = max(self._sent, seq)
-                    self._done.notify_all()
-                continue
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            markers = self._drain()
             try:
-                self._send(records, states, logs)
-            except Exception as exc:  # keep the records and retry after a pause
+                self._send_pending()
+            except Exception as exc:  # keep everything and retry after a pause
                 self._failures += 1
-                with self._lock:
-                    for record_id, record in records.items():
-                        self._dirty.setdefault(record_id, record)
-                    self._states[:0] = states
-                    self._logs[:0] = logs
                 if self._failures in (1, 10) or self._failures % 100 == 0:
                     print(f"partita: could not record runs yet ({exc}); retrying", file=sys.stderr)
+                self._queue.extendleft(reversed(markers))
                 time.sleep(min(5.0, 0.2 * self._failures))
                 continue
             self._failures = 0
-            with self._lock:
-                self._sent = max(self._sent, seq)
-                self._done.notify_all()
+            for marker in markers:
+                marker.done.set()
+            if self._closed and not self._queue:
+                return
 
     def close(self) -> None:
         self.flush()
-        with self._lock:
-            self._closed = True
-            self._wake.notify()
+        self._closed = True
+        self._wake.set()
 
 
 def get_recorder(client: Any) -> Recorder:

@@ -21,7 +21,7 @@ from partita.engine.common import RAISE, exception_message, now, retry_delay, ru
 from partita.engine.inputs import contains_upstream, resolve, wait_for_upstream
 from partita.exceptions import TaskTimeoutError, UpstreamTaskError
 from partita.logging import log_prints_var
-from partita.states import State, StateType
+from partita.states import State, StateType, new_id
 
 if TYPE_CHECKING:
     from partita.tasks import Task
@@ -72,7 +72,7 @@ class TaskRunEngine:
         name = task.name if n == 0 else f"{task.name}-{n}"
         if task.task_run_name:
             name = task.format_run_name(args, kwargs) or name
-        self.record = TaskRunRecord(uuid.uuid4(), name, flow_ctx.flow_run.id, task.task_key, str(n), tags=list(task.tags))
+        self.record = TaskRunRecord(new_id(), name, flow_ctx.flow_run.id, task.task_key, str(n), tags=list(task.tags))
         self.recorder = flow_ctx.recorder
         self.timeout_seconds = task.timeout_seconds
         self.label = f"task run {name!r}"
