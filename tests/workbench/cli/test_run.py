@@ -60,8 +60,6 @@ def test_exit_codes_for_failures_and_bad_input(tmp_path):
     missing = run_cli("run", "nowhere.yaml", env=env)
     assert missing.returncode == 2 and "no such file" in missing.stderr
 
-    with SyncPartitaClient() as _:
-        pass
     # nothing is left RUNNING
     listing = run_cli("flow-run", "ls", env=env)
     assert "Running" not in listing.stdout and "Failed" in listing.stdout
