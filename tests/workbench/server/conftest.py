@@ -1,0 +1,142 @@
+"""Fixtures for the backend tests: real databases and the app in-process.
+
+* ``database_url`` — parametrized over a SQLite file under ``tmp_path`` and a
+  PostgreSQL database (127.0.0.1:5432, user ``postgres``). The PostgreSQL
+  database is created once per test session (``partita_test_<random>``) and
+  dropped at the end; its tables are emptied before each test. When no
+  PostgreSQL server answers, the PostgreSQL cases are skipped.
+* ``client`` — an ``httpx.AsyncClient`` talking to ``create_app(database_url)``
+  through ``httpx.ASGITransport``, inside the app's lifespan (as the SDK's
+  embedded mode does).
+
+Async tests run on asyncio through AnyIO's pytest plugin (``pytest.mark.anyio``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+
+from partita_workbench.server import create_app
+
+PG_HOST = os.environ.get("PARTITA_TEST_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("PARTITA_TEST_PG_PORT", "5432"))
+PG_USER = os.environ.get("PARTITA_TEST_PG_USER", "postgres")
+TABLES = ("log", "task_run_state", "task_run", "flow_run_state", "flow_run", "flow")
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+async def _admin(sql: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres", timeout=5)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+def pg_url(database: str) -> str:
+    return f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{database}"
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """Name of a PostgreSQL database made for this test session (dropped afterwards)."""
+    name = f"partita_test_{uuid.uuid4().hex[:12]}"
+    try:
+        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncio.TimeoutError) as exc:
+        pytest.skip(f"no PostgreSQL server at {PG_HOST}:{PG_PORT} ({exc})")
+    yield name
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _empty_tables(url: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        present = {
+            row["tablename"]
+            for row in await connection.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        }
+        for table in TABLES:  # children first; DELETE is quicker than TRUNCATE on tiny tables
+            if table in present:
+                await connection.execute(f"DELETE FROM {table}")
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """A database URL for an empty database of each supported kind."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'partita.db'}"
+        return
+    url = pg_url(request.getfixturevalue("postgres_database"))
+    asyncio.run(_empty_tables(url))
+    yield url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'partita.db'}"
+
+
+@pytest.fixture
+async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(database_url)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://partita.test") as http:
+            yield http
+
+
+class Api:
+    """Shortcuts for setting up objects through the API in tests."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def flow(self, name: str = "etl") -> dict:
+        response = await self.client.post("/api/flows/", json={"name": name})
+        assert response.status_code in (200, 201), response.text
+        return response.json()
+
+    async def flow_run(self, flow_id: str | None = None, **fields) -> dict:
+        if flow_id is None:
+            flow_id = (await self.flow())["id"]
+        body = {"flow_id": flow_id, "name": fields.pop("name", "run"), **fields}
+        response = await self.client.post("/api/flow_runs/", json=body)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    async def set_state(self, kind: str, run_id: str, state: dict, force: bool = False) -> dict:
+        response = await self.client.post(f"/api/{kind}/{run_id}/set_state", json={"state": state, "force": force})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+@pytest.fixture
+def api(client: httpx.AsyncClient) -> Api:
+    return Api(client)
+
+
+def state(type_: str, name: str | None = None, **fields) -> dict:
+    """A state body: ``state("RUNNING")``, ``state("SCHEDULED", "AwaitingRetry")``."""
+    return {"type": type_, "name": name or type_.capitalize(), **fields}
+
+
+@pytest.fixture(name="state")
+def state_fixture():
+    return state

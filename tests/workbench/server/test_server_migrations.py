@@ -1,0 +1,120 @@
+"""Alembic migrations: create the schema, match the models, go back down, run concurrently."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from partita_workbench.server.database.engine import Database, create_engine, downgrade, migrate, reset
+from partita_workbench.server.database.models import Base, Flow
+
+pytestmark = pytest.mark.anyio
+
+TABLES = {"flow", "flow_run", "flow_run_state", "task_run", "task_run_state", "log"}
+
+
+async def table_names(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return set(await connection.run_sync(lambda sync: inspect(sync).get_table_names()))
+    finally:
+        await engine.dispose()
+
+
+async def schema_diff(url: str) -> list:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(
+                lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
+            )
+    finally:
+        await engine.dispose()
+
+
+async def test_upgrade_creates_the_schema_of_the_models(database_url):
+    await downgrade(database_url)  # the PostgreSQL database is shared by the session
+    assert await table_names(database_url) <= {"alembic_version"}
+    await migrate(database_url)
+    assert await table_names(database_url) == TABLES | {"alembic_version"}
+    assert await schema_diff(database_url) == []
+
+
+async def test_upgrade_is_a_no_op_at_head(database_url):
+    await migrate(database_url)
+    await migrate(database_url)
+    assert await table_names(database_url) == TABLES | {"alembic_version"}
+
+
+async def test_downgrade_to_base_removes_the_schema(database_url):
+    await migrate(database_url)
+    await downgrade(database_url, "base")
+    assert await table_names(database_url) & TABLES == set()
+    await migrate(database_url)  # leave it usable
+
+
+async def test_reset_empties_the_database(database_url):
+    await migrate(database_url)
+    engine = create_engine(database_url)
+    try:
+        async with Database(engine).write() as session:
+            session.add(Flow(name="etl"))
+        await reset(engine)
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("SELECT count(*) FROM flow"))).scalar() == 0
+    finally:
+        await engine.dispose()
+
+
+def test_sqlite_pragmas_are_set_on_every_connection(sqlite_url):
+    async def pragmas() -> tuple:
+        engine = create_engine(sqlite_url)
+        try:
+            async with engine.connect() as connection:
+                names = ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+                return tuple([(await connection.exec_driver_sql(f"PRAGMA {name}")).scalar() for name in names])
+        finally:
+            await engine.dispose()
+
+    import asyncio
+
+    assert asyncio.run(pragmas()) == ("wal", 1, 1, 30000)
+
+
+def test_sqlite_parent_folder_is_created(tmp_path):
+    import asyncio
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'a' / 'b' / 'partita.db'}"
+    asyncio.run(migrate(url))
+    assert (tmp_path / "a" / "b" / "partita.db").exists()
+
+
+def test_unsupported_driver_is_refused():
+    from partita_workbench.server.database.engine import DatabaseConfigError
+
+    with pytest.raises(DatabaseConfigError, match="sqlite\\+aiosqlite"):
+        create_engine("mysql://localhost/db")
+
+
+async def test_processes_migrating_at_once_all_succeed(database_url):
+    await downgrade(database_url)
+    code = (
+        "import asyncio, sys\n"
+        "from partita_workbench.server.database.engine import migrate\n"
+        "asyncio.run(migrate(sys.argv[1]))\n"
+    )
+    processes = [
+        subprocess.Popen([sys.executable, "-c", code, database_url], stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    errors = [(p.wait(timeout=120), p.stderr.read()) for p in processes]
+    for process in processes:
+        process.stderr.close()
+    assert [status for status, _ in errors] == [0, 0, 0, 0], [err for _, err in errors]
+    assert await table_names(database_url) == TABLES | {"alembic_version"}

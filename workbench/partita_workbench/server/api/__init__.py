@@ -1,0 +1,15 @@
+"""The REST API: one router per resource, all under ``/api``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from partita_workbench.server.api import admin, flow_runs, flows, logs, states, task_runs
+
+
+def api_router() -> APIRouter:
+    """All routes, under the ``/api`` prefix."""
+    router = APIRouter(prefix="/api")
+    for module in (admin, flows, flow_runs, task_runs, states, logs):
+        router.include_router(module.router)
+    return router

@@ -1,0 +1,102 @@
+"""Pieces shared by the database operations: run kinds, upserts, state conversion."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from partita.client.schemas import StateModel
+from partita.states import StateType
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from partita_workbench.server.database.models import FlowRun, FlowRunState, TaskRun, TaskRunState
+from partita_workbench.server.database.types import UTC
+from partita_workbench.server.errors import InvalidRequest
+
+
+@dataclass(frozen=True)
+class RunKind:
+    """Flow runs and task runs share state handling; this names the tables of one kind."""
+
+    label: str
+    run: type[FlowRun] | type[TaskRun]
+    state: type[FlowRunState] | type[TaskRunState]
+    owner_column: str  # column of the state table naming its run
+
+
+FLOW_RUN = RunKind("flow run", FlowRun, FlowRunState, "flow_run_id")
+TASK_RUN = RunKind("task run", TaskRun, TaskRunState, "task_run_id")
+
+
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """``value`` as an aware UTC datetime (naive values are taken to be UTC)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def insert_for(session: AsyncSession, table: Table) -> Any:
+    """The dialect's ``INSERT`` for ``table``, which has ``on_conflict_do_*`` (SQLite, PostgreSQL)."""
+    dialect = session.bind.dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+async def insert_if_absent(session: AsyncSession, table: Table, values: dict[str, Any], key: str) -> bool:
+    """Insert one row unless a row with the same ``key`` exists; True if inserted.
+
+    Race-safe: a concurrent insert of the same key waits, then does nothing.
+    """
+    stmt = (
+        insert_for(session, table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[key])
+        .returning(table.c[key])
+    )
+    result = await session.execute(stmt)
+    return result.first() is not None
+
+
+def state_row(state: StateModel) -> dict[str, Any]:
+    """Column values of a state history row (without its owner column)."""
+    return {
+        "id": state.id,
+        "type": state.type.value,
+        "name": state.name,
+        "timestamp": as_utc(state.timestamp),
+        "message": state.message,
+        "state_details": state.state_details,
+        "data": state.data,
+    }
+
+
+def state_model(row: FlowRunState | TaskRunState) -> StateModel:
+    """The API form of a stored state."""
+    return StateModel(
+        id=row.id,
+        type=StateType(row.type),
+        name=row.name,
+        timestamp=row.timestamp,
+        message=row.message,
+        state_details=row.state_details or {},
+        data=row.data,
+    )
+
+
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
+
+def check_int32(value: int, where: str) -> None:
+    """Raise InvalidRequest (422) unless ``value`` fits an INTEGER column on every database."""
+    if not INT32_MIN <= value <= INT32_MAX:
+        raise InvalidRequest(f"{where}: {value} is out of range ({INT32_MIN} to {INT32_MAX})")
+
+
+def parse_uuid(value: Any) -> uuid.UUID:
+    """``value`` as a UUID; raises ValueError when it is not one."""
+    if isinstance(value, uuid.UUID):
+        return value
+    return uuid.UUID(str(value))

@@ -1,0 +1,90 @@
+"""Flow runs: create (idempotent by id), read, filter, count."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from partita.client.schemas import FlowRunCreate, FlowRunFilter, FlowRunModel
+from partita.states import StateType
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from partita_workbench.server.database.models import Flow, FlowRun, FlowRunState
+from partita_workbench.server.database.types import utcnow
+from partita_workbench.server.errors import ObjectNotFound
+from partita_workbench.server.operations.common import FLOW_RUN, insert_if_absent, state_model
+from partita_workbench.server.operations.filters import flow_run_order, flow_run_where
+from partita_workbench.server.operations.states import set_state
+
+
+def _runs_with_flow_and_state() -> Select[Any]:
+    return (
+        select(FlowRun, Flow.name, FlowRunState)
+        .join(Flow, Flow.id == FlowRun.flow_id)
+        .outerjoin(FlowRunState, FlowRunState.id == FlowRun.state_id)
+    )
+
+
+def flow_run_model(run: FlowRun, flow_name: str | None, state: FlowRunState | None) -> FlowRunModel:
+    return FlowRunModel(
+        id=run.id,
+        name=run.name,
+        flow_id=run.flow_id,
+        flow_name=flow_name,
+        parameters=run.parameters,
+        parent_task_run_id=run.parent_task_run_id,
+        tags=run.tags,
+        state_type=StateType(run.state_type) if run.state_type else None,
+        state_name=run.state_name,
+        state=state_model(state) if state is not None else None,
+        run_count=run.run_count,
+        start_time=run.start_time,
+        end_time=run.end_time,
+        total_run_time=run.total_run_time,
+        created=run.created,
+        updated=run.updated,
+    )
+
+
+async def create_flow_run(session: AsyncSession, body: FlowRunCreate) -> tuple[FlowRunModel, bool]:
+    """Create the run ``body.id`` (or return it unchanged if it exists); and whether it was new.
+
+    A given ``state`` becomes the run's first state (stored in its history).
+
+    Raises:
+        ObjectNotFound: ``body.flow_id`` names no flow.
+    """
+    if await session.get(Flow, body.flow_id) is None:
+        raise ObjectNotFound("flow", body.flow_id, "create it with POST /api/flows/ first")
+    now = utcnow()
+    values = body.model_dump(exclude={"state"})
+    values.update(created=now, updated=now, run_count=0, total_run_time=0.0)
+    created = await insert_if_absent(session, FlowRun.__table__, values, key="id")
+    if created and body.state is not None:
+        await set_state(session, FLOW_RUN, body.id, body.state, force=True)
+    return await read_flow_run(session, body.id), created
+
+
+async def read_flow_run(session: AsyncSession, run_id: uuid.UUID) -> FlowRunModel:
+    """Raises ObjectNotFound for an unknown id."""
+    row = (await session.execute(_runs_with_flow_and_state().where(FlowRun.id == run_id))).first()
+    if row is None:
+        raise ObjectNotFound("flow run", run_id)
+    return flow_run_model(*row)
+
+
+async def filter_flow_runs(session: AsyncSession, flt: FlowRunFilter) -> list[FlowRunModel]:
+    stmt = (
+        _runs_with_flow_and_state()
+        .where(*flow_run_where(flt))
+        .order_by(*flow_run_order(flt.sort))
+        .limit(flt.limit)
+        .offset(flt.offset)
+    )
+    return [flow_run_model(*row) for row in await session.execute(stmt)]
+
+
+async def count_flow_runs(session: AsyncSession, flt: FlowRunFilter) -> int:
+    stmt = select(func.count()).select_from(FlowRun).join(Flow, Flow.id == FlowRun.flow_id)
+    return int(await session.scalar(stmt.where(*flow_run_where(flt))) or 0)
