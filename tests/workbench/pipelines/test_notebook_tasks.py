@@ -7,7 +7,7 @@ import pytest
 
 from partita.settings import get_settings
 
-from partita_workbench.notebooks import NotebookCellError, installed_kernels
+from partita_workbench.notebooks import NotebookCellError, installed_kernels, run_notebook
 from partita_workbench.pipelines import compile_pipeline
 
 
@@ -71,3 +71,11 @@ def test_quickstart_pipeline(quickstart_dir):
     assert welcome.cells[-1].outputs[0].text.startswith("Hello Ada – welcome to our event")
     assert (quickstart_dir / "output" / "output_side_effect.txt").is_file()
     assert not (quickstart_dir / "output_side_effect.txt").exists()
+
+
+def test_notebooks_run_at_once_after_one_ran_in_the_calling_thread(pipelines_dir, tmp_path):
+    # jupyter_core keeps its event loop in a ContextVar, which task threads
+    # inherit from the flow's thread; each notebook must still get its own loop.
+    run_notebook(pipelines_dir.parent / "notebooks" / "simple_execute.ipynb", {"msg": 0}, output_path=str(tmp_path / "o.ipynb"))
+    state = compile_pipeline(pipelines_dir / "notebooks_at_once.yaml")(return_state=True)
+    assert state.is_completed(), state.message

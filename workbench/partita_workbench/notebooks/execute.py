@@ -14,9 +14,11 @@ recorded result says where to look.
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import re
 import tempfile
+import threading
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -132,6 +134,25 @@ def _source_index(source: Any, executed_index: int, injected: bool) -> int | Non
     return kept[executed_index] if 0 <= executed_index < len(kept) else executed_index
 
 
+_thread_contexts = threading.local()
+
+
+def _isolated(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call ``fn`` in this thread's own, initially empty, ``contextvars.Context``.
+
+    jupyter_core (under nbclient) keeps its event loop in a ContextVar. Task
+    runners copy the flow's context into every task thread (as Prefect's do),
+    so once a notebook ran in the flow's thread, notebooks running at the same
+    time in several task threads would all get that one loop and fail with
+    "This event loop is already running". One context per thread keeps one
+    loop per thread, which is what jupyter_core expects.
+    """
+    context = getattr(_thread_contexts, "context", None)
+    if context is None:
+        context = _thread_contexts.context = contextvars.Context()
+    return context.run(fn, *args, **kwargs)
+
+
 def run_notebook(
     path: str | Path,
     parameters: dict[str, Any] | None = None,
@@ -181,7 +202,8 @@ def run_notebook(
         local.parent.mkdir(parents=True, exist_ok=True)
         logger.info("running notebook %s on kernel %s; executed notebook: %s", path, kernel.name, destination)
         try:
-            executed = papermill.execute_notebook(
+            executed = _isolated(
+                papermill.execute_notebook,
                 str(source_path),
                 str(local),
                 parameters=dict(parameters or {}),
