@@ -194,7 +194,7 @@ def test_subflow_is_a_child_flow_run_linked_to_a_parent_task_run(client):
 def test_submit_futures_wait_and_as_completed():
     @task
     def sleepy(x):
-        time.sleep(0.05 * x)
+        time.sleep(0.3 * x)
         return x
 
     @flow

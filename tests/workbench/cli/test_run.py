@@ -92,3 +92,17 @@ def _check_http_mode(server, tmp_path):
     inspect = run_cli("flow-run", "inspect", run_id, env=env)
     assert "square-2" in inspect.stdout
     assert httpx.get(f"{server.url}/health").json() is True
+
+
+def test_parameter_values_keep_the_declared_type():
+    from typing import Optional
+
+    from partita import flow
+    from partita_workbench.cli.targets import parse_parameters
+
+    @flow
+    def typed(code: str, maybe: Optional[str] = None, n: int = 0, ratio: float = 0.5, flag: bool = False, items: list = []):
+        pass
+
+    got = parse_parameters(typed, ["code=007", "maybe=3", "n=4", "ratio=0.75", "flag=false", "items=[1, 2]"])
+    assert got == {"code": "007", "maybe": "3", "n": 4, "ratio": 0.75, "flag": False, "items": [1, 2]}

@@ -38,7 +38,9 @@ def anyio_backend() -> str:
 async def _admin(sql: str) -> None:
     import asyncpg
 
-    connection = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres", timeout=5)
+    connection = await asyncpg.connect(
+        host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres", timeout=5
+    )
     try:
         await connection.execute(sql)
     finally:
@@ -122,7 +124,9 @@ class Api:
         return response.json()
 
     async def set_state(self, kind: str, run_id: str, state: dict, force: bool = False) -> dict:
-        response = await self.client.post(f"/api/{kind}/{run_id}/set_state", json={"state": state, "force": force})
+        response = await self.client.post(
+            f"/api/{kind}/{run_id}/set_state", json={"state": state, "force": force}
+        )
         assert response.status_code == 200, response.text
         return response.json()
 

@@ -51,7 +51,9 @@ async def test_invalid_json_is_422(client):
 
 async def test_set_state_with_bad_state_type_is_422(client, api):
     run = await api.flow_run()
-    response = await client.post(f"/api/flow_runs/{run['id']}/set_state", json={"state": {"type": "DONE", "name": "x"}})
+    response = await client.post(
+        f"/api/flow_runs/{run['id']}/set_state", json={"state": {"type": "DONE", "name": "x"}}
+    )
     assert response.status_code == 422
 
 

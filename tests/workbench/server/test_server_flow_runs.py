@@ -42,7 +42,9 @@ async def test_create_and_read_a_flow_run(client, api, state):
 
 async def test_creating_an_existing_id_returns_the_existing_run(client, api):
     run = await api.flow_run(name="first")
-    again = await client.post("/api/flow_runs/", json={"id": run["id"], "flow_id": run["flow_id"], "name": "second"})
+    again = await client.post(
+        "/api/flow_runs/", json={"id": run["id"], "flow_id": run["flow_id"], "name": "second"}
+    )
     assert again.status_code == 200
     assert again.json() == run
 
@@ -106,7 +108,9 @@ async def test_running_twice_is_aborted(api, state):
 
 async def test_concurrent_starts_of_one_run_accept_exactly_one(api, state):
     run = await api.flow_run(state=state("PENDING"))
-    results = await asyncio.gather(*(api.set_state("flow_runs", run["id"], state("RUNNING")) for _ in range(5)))
+    results = await asyncio.gather(
+        *(api.set_state("flow_runs", run["id"], state("RUNNING")) for _ in range(5))
+    )
     assert sorted(r["status"] for r in results) == ["ABORT"] * 4 + ["ACCEPT"]
 
 
@@ -173,7 +177,9 @@ async def test_filter_sort_and_page_flow_runs(client, api, state):
     count = await client.post("/api/flow_runs/count", json={"flow_runs": by_state})
     assert count.json() == 2
     assert (await client.post("/api/flow_runs/count")).json() == 4
-    assert (await client.post("/api/flow_runs/count", json={"flows": {"name": {"any_": ["etl"]}}})).json() == 2
+    assert (
+        await client.post("/api/flow_runs/count", json={"flows": {"name": {"any_": ["etl"]}}})
+    ).json() == 2
 
 
 async def test_filter_subflow_runs_by_parent_task_run(client, api):

@@ -10,8 +10,13 @@ pytestmark = pytest.mark.anyio
 
 
 def line(message: str, level: int = 20, second: int = 0, **ids) -> dict:
-    return {"name": "partita.task_runs", "level": level, "message": message,
-            "timestamp": f"2024-05-01T12:00:{second:02d}Z", **ids}
+    return {
+        "name": "partita.task_runs",
+        "level": level,
+        "message": message,
+        "timestamp": f"2024-05-01T12:00:{second:02d}Z",
+        **ids,
+    }
 
 
 async def test_logs_filtered_by_run_and_level(client):
@@ -36,7 +41,9 @@ async def test_logs_filtered_by_run_and_level(client):
     assert await messages(logs={"task_run_id": {"any_": [task]}}) == ["a2"]
     assert await messages(logs={"level": {"ge_": 30}}) == ["a3", "b1"]
     assert await messages(limit=2, offset=1) == ["a2", "a3"]
-    stored = (await client.post("/api/logs/filter", json={"logs": {"task_run_id": {"any_": [task]}}})).json()[0]
+    stored = (await client.post("/api/logs/filter", json={"logs": {"task_run_id": {"any_": [task]}}})).json()[
+        0
+    ]
     assert stored["flow_run_id"] == run_a and stored["timestamp"] == "2024-05-01T12:00:02Z"
     assert uuid.UUID(stored["id"])
 
@@ -49,5 +56,7 @@ async def test_many_log_lines_in_one_call(client):
     run = str(uuid.uuid4())
     logs = [line(f"m{i}", flow_run_id=run) for i in range(2000)]
     assert (await client.post("/api/logs/", json=logs)).status_code == 201
-    got = (await client.post("/api/logs/filter", json={"logs": {"flow_run_id": {"any_": [run]}}, "limit": 5000})).json()
+    got = (
+        await client.post("/api/logs/filter", json={"logs": {"flow_run_id": {"any_": [run]}}, "limit": 5000})
+    ).json()
     assert len(got) == 2000

@@ -78,7 +78,9 @@ def test_sqlite_pragmas_are_set_on_every_connection(sqlite_url):
         try:
             async with engine.connect() as connection:
                 names = ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
-                return tuple([(await connection.exec_driver_sql(f"PRAGMA {name}")).scalar() for name in names])
+                return tuple(
+                    [(await connection.exec_driver_sql(f"PRAGMA {name}")).scalar() for name in names]
+                )
         finally:
             await engine.dispose()
 

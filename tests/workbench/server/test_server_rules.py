@@ -33,7 +33,9 @@ def test_terminal_state_rejects_new_states(terminal, proposed):
     assert terminal in result.reason and "force" in result.reason
 
 
-@pytest.mark.parametrize("proposed", [("SCHEDULED", "AwaitingRetry"), ("RUNNING", "Retrying"), ("PENDING", "Retrying")])
+@pytest.mark.parametrize(
+    "proposed", [("SCHEDULED", "AwaitingRetry"), ("RUNNING", "Retrying"), ("PENDING", "Retrying")]
+)
 def test_failed_run_accepts_a_retry(proposed):
     assert verdict(st("FAILED"), st(*proposed)) is None
 
@@ -68,7 +70,11 @@ def test_ordinary_transitions_are_accepted(current):
 def test_accounting_over_two_attempts():
     acc = RunAccounting()
     history = [st("PENDING"), st("RUNNING", seconds=1), st("FAILED", seconds=4)]
-    history += [st("SCHEDULED", "AwaitingRetry", seconds=5), st("RUNNING", seconds=10), st("COMPLETED", seconds=12)]
+    history += [
+        st("SCHEDULED", "AwaitingRetry", seconds=5),
+        st("RUNNING", seconds=10),
+        st("COMPLETED", seconds=12),
+    ]
     current = None
     for proposed in history:
         acc = account(acc, current, proposed)

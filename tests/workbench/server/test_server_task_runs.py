@@ -67,13 +67,19 @@ async def test_task_run_set_state_follows_the_rules(client, api, state):
     run = await api.flow_run()
     body = task_run(run["id"], state=state("PENDING", timestamp=at(0)))
     await client.post("/api/task_runs/", json=body)
-    assert (await api.set_state("task_runs", body["id"], state("RUNNING", timestamp=at(1))))["status"] == "ACCEPT"
+    assert (await api.set_state("task_runs", body["id"], state("RUNNING", timestamp=at(1))))[
+        "status"
+    ] == "ACCEPT"
     aborted = await api.set_state("task_runs", body["id"], state("RUNNING", timestamp=at(1.5)))
     assert aborted["status"] == "ABORT" and aborted["reason"] == "the task run is already running"
-    assert (await api.set_state("task_runs", body["id"], state("FAILED", timestamp=at(2))))["status"] == "ACCEPT"
+    assert (await api.set_state("task_runs", body["id"], state("FAILED", timestamp=at(2))))[
+        "status"
+    ] == "ACCEPT"
     retry = await api.set_state("task_runs", body["id"], state("RUNNING", "Retrying", timestamp=at(3)))
     assert retry["status"] == "ACCEPT"
-    assert (await api.set_state("task_runs", body["id"], state("COMPLETED", timestamp=at(4))))["status"] == "ACCEPT"
+    assert (await api.set_state("task_runs", body["id"], state("COMPLETED", timestamp=at(4))))[
+        "status"
+    ] == "ACCEPT"
     rejected = await api.set_state("task_runs", body["id"], state("RUNNING", timestamp=at(5)))
     assert rejected["status"] == "REJECT"
     stored = (await client.get(f"/api/task_runs/{body['id']}")).json()
@@ -90,7 +96,9 @@ def make_batch(flow_run_id: str, n: int, state) -> dict:
             state("RUNNING", id=str(uuid.uuid4()), timestamp=at(i + 0.25)),
             state("COMPLETED", id=str(uuid.uuid4()), timestamp=at(i + 0.75), data={"storage_key": f"k{i}"}),
         )
-        run = task_run(flow_run_id, i, state=completed, run_count=1, start_time=at(i + 0.25), end_time=at(i + 0.75))
+        run = task_run(
+            flow_run_id, i, state=completed, run_count=1, start_time=at(i + 0.25), end_time=at(i + 0.75)
+        )
         run["total_run_time"] = 0.5
         runs.append(run)
         states += [{**s, "task_run_id": run["id"]} for s in (pending, running, completed)]
@@ -103,7 +111,9 @@ async def test_batch_writes_task_runs_and_states(client, api, state):
     response = await client.post("/api/task_runs/batch", json=batch)
     assert response.status_code == 200, response.text
     assert response.json() == {"task_runs": 20, "states": 60}
-    stored = (await client.post("/api/task_runs/filter", json={"task_runs": {"flow_run_id": {"any_": [run["id"]]}}})).json()
+    stored = (
+        await client.post("/api/task_runs/filter", json={"task_runs": {"flow_run_id": {"any_": [run["id"]]}}})
+    ).json()
     assert [t["name"] for t in stored] == [f"add-{i}" for i in range(20)]  # CREATED_ASC keeps the sent order
     first = stored[0]
     assert first["state_type"] == "COMPLETED" and first["state"]["data"] == {"storage_key": "k0"}
@@ -120,7 +130,9 @@ async def test_sending_a_batch_twice_writes_nothing_twice(client, api, state):
     assert (await client.post("/api/task_runs/count")).json() == 10
     states_total = 0
     for t in batch["task_runs"]:
-        states_total += len((await client.get("/api/task_run_states/", params={"task_run_id": t["id"]})).json())
+        states_total += len(
+            (await client.get("/api/task_run_states/", params={"task_run_id": t["id"]})).json()
+        )
     assert states_total == 30
 
 
@@ -135,7 +147,12 @@ async def test_batch_updates_snapshots_and_keeps_state_when_none_sent(client, ap
     update = {**body, "name": "renamed", "tags": ["x"], "cache_key": "ck", "run_count": 1}  # no state
     assert (await client.post("/api/task_runs/batch", json={"task_runs": [update]})).status_code == 200
     stored = (await client.get(f"/api/task_runs/{body['id']}")).json()
-    assert (stored["name"], stored["tags"], stored["cache_key"], stored["run_count"]) == ("renamed", ["x"], "ck", 1)
+    assert (stored["name"], stored["tags"], stored["cache_key"], stored["run_count"]) == (
+        "renamed",
+        ["x"],
+        "ck",
+        1,
+    )
     assert stored["state"]["id"] == pending["id"] and stored["state_type"] == "PENDING"
     assert stored["created"] == created["created"]
 
@@ -169,11 +186,16 @@ async def test_bulk_rows_are_stored_like_orm_rows(client, api, state, database_u
     )
     orm_run = task_run(run["id"], **fields)
     bulk_run = {**task_run(run["id"], **fields), "task_key": orm_run["task_key"]}
-    shared_state = dict(timestamp="2024-05-01T12:00:00.000001Z", state_details={"a": 1}, data=None, message="m")
+    shared_state = dict(
+        timestamp="2024-05-01T12:00:00.000001Z", state_details={"a": 1}, data=None, message="m"
+    )
     orm_state, bulk_state = state("PENDING", **shared_state), state("PENDING", **shared_state)
     assert (await client.post("/api/task_runs/", json={**orm_run, "state": orm_state})).status_code == 201
     bulk_run["state"] = bulk_state
-    batch = {"task_runs": [bulk_run], "states": [{**bulk_state, "id": str(uuid.uuid4()), "task_run_id": bulk_run["id"]}]}
+    batch = {
+        "task_runs": [bulk_run],
+        "states": [{**bulk_state, "id": str(uuid.uuid4()), "task_run_id": bulk_run["id"]}],
+    }
     batch["task_runs"][0]["state"] = {**bulk_state, "id": batch["states"][0]["id"]}
     assert (await client.post("/api/task_runs/batch", json=batch)).status_code == 200
 
@@ -186,7 +208,9 @@ async def test_bulk_rows_are_stored_like_orm_rows(client, api, state, database_u
         await engine.dispose()
     ignore = {"id", "state_id", "created", "updated", "task_run_id"}
     assert len(runs) == 2 and len(states) == 2
-    assert {k: v for k, v in runs[0].items() if k not in ignore} == {k: v for k, v in runs[1].items() if k not in ignore}
+    assert {k: v for k, v in runs[0].items() if k not in ignore} == {
+        k: v for k, v in runs[1].items() if k not in ignore
+    }
     assert {k: v for k, v in states[0].items() if k not in ignore} == {
         k: v for k, v in states[1].items() if k not in ignore
     }

@@ -23,7 +23,9 @@ def start_server(client: httpx.Client, port: int, database_url: str) -> subproce
         "run_server('127.0.0.1', int(sys.argv[1]), database_url=sys.argv[2], log_level='warning')\n"
     )
     process = subprocess.Popen(
-        [sys.executable, "-c", code, str(port), database_url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [sys.executable, "-c", code, str(port), database_url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -53,11 +55,16 @@ def test_data_survives_a_server_restart(database_url):
         try:
             flow = client.post(f"{base}/flows/", json={"name": "etl"}).json()
             running = {"type": "RUNNING", "name": "Running"}
-            created = client.post(f"{base}/flow_runs/", json={"flow_id": flow["id"], "name": "kept", "state": running})
+            created = client.post(
+                f"{base}/flow_runs/", json={"flow_id": flow["id"], "name": "kept", "state": running}
+            )
             assert created.status_code == 201, created.text
             run = created.json()
             completed = {"state": {"type": "COMPLETED", "name": "Completed"}}
-            assert client.post(f"{base}/flow_runs/{run['id']}/set_state", json=completed).json()["status"] == "ACCEPT"
+            assert (
+                client.post(f"{base}/flow_runs/{run['id']}/set_state", json=completed).json()["status"]
+                == "ACCEPT"
+            )
         finally:
             stop(server)
 

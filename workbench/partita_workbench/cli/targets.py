@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,16 @@ def _python_flow(path: str, attr: str, target: str) -> Flow:
     return obj
 
 
+def _wants_string(param: inspect.Parameter | None) -> bool:
+    """A ``str`` or ``str | None`` parameter, or an unannotated one with a string default."""
+    if param is None:
+        return False
+    annotation = param.annotation
+    if annotation is inspect.Parameter.empty:
+        return isinstance(param.default, str)
+    return annotation is str or (str in typing.get_args(annotation) and not ({int, float, bool} & set(typing.get_args(annotation))))
+
+
 def parse_parameters(flow: Flow, pairs: list[str]) -> dict[str, Any]:
     """``-p key=value`` options → parameters.
 
@@ -72,9 +83,7 @@ def parse_parameters(flow: Flow, pairs: list[str]) -> dict[str, Any]:
         key, sep, raw = pair.partition("=")
         if not sep or not key:
             raise InvalidTarget(f"-p {pair!r}: write parameters as key=value")
-        param = flow.signature.parameters.get(key)
-        annotation = param.annotation if param is not None else inspect.Parameter.empty
-        if annotation is str or (annotation is inspect.Parameter.empty and param is not None and isinstance(param.default, str)):
+        if _wants_string(flow.signature.parameters.get(key)):
             parameters[key] = raw
             continue
         try:
