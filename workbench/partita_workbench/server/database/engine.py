@@ -107,7 +107,9 @@ class Database:
         self.engine = engine
         self.dialect = engine.dialect.name
         self.sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
-        writer = engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"}) if self.dialect == "sqlite" else engine
+        writer = (
+            engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"}) if self.dialect == "sqlite" else engine
+        )
         self._write_sessions = async_sessionmaker(writer, expire_on_commit=False, autoflush=False)
 
     @contextlib.asynccontextmanager

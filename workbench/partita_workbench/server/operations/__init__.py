@@ -1,0 +1,1 @@
+"""Database operations behind the API routes: one module per resource, no HTTP here."""

@@ -43,11 +43,7 @@ async def create_logs(session: AsyncSession, logs: list[LogCreate]) -> int:
 async def filter_logs(session: AsyncSession, flt: LogFilter) -> list[LogModel]:
     """Matching log lines, oldest first."""
     stmt = (
-        select(Log)
-        .where(*log_where(flt))
-        .order_by(Log.timestamp, Log.id)
-        .limit(flt.limit)
-        .offset(flt.offset)
+        select(Log).where(*log_where(flt)).order_by(Log.timestamp, Log.id).limit(flt.limit).offset(flt.offset)
     )
     return [
         LogModel(

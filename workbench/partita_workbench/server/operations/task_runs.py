@@ -271,4 +271,3 @@ async def _explain_dangling_reference(session: AsyncSession, batch: TaskRunBatch
             raise ObjectNotFound(
                 "task run", missing[0], "a state was sent for it; send the task run in the batch too"
             )
-
