@@ -104,7 +104,7 @@ class Flow(Generic[P, R]):
         self.on_failure = list(on_failure or ())
         self.on_crashed = list(on_crashed or ())
         self.is_async = inspect.iscoroutinefunction(fn)
-        self.signature = inspect.signature(fn)
+        self.signature = _signature(fn)
         self._model: Any = None
         functools.update_wrapper(self, fn)  # type: ignore[arg-type]
 
@@ -241,6 +241,14 @@ class Flow(Generic[P, R]):
 
     def __repr__(self) -> str:
         return f"Flow(name={self.name!r})"
+
+
+def _signature(fn: Callable[..., Any]) -> inspect.Signature:
+    """The signature with string annotations (``from __future__ import annotations``) evaluated."""
+    try:
+        return inspect.signature(fn, eval_str=True)
+    except Exception:  # an annotation naming something undefined: keep the strings
+        return inspect.signature(fn)
 
 
 def _describe(signature: inspect.Signature) -> str:
