@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Optional
 from pathlib import Path
 
 import httpx
@@ -95,8 +96,6 @@ def _check_http_mode(server, tmp_path):
 
 
 def test_parameter_values_keep_the_declared_type():
-    from typing import Optional
-
     from partita import flow
     from partita_workbench.cli.targets import parse_parameters
 
