@@ -12,7 +12,6 @@ import contextvars
 import datetime as dt
 import itertools
 import threading
-import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -34,9 +33,9 @@ class TaskRunRecord:
     it under its lock.
     """
 
-    id: uuid.UUID
+    id: str
     name: str
-    flow_run_id: uuid.UUID | None
+    flow_run_id: str | None
     task_key: str
     dynamic_key: str
     task_inputs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -51,9 +50,9 @@ class TaskRunRecord:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "id": str(self.id),
+            "id": self.id,
             "name": self.name,
-            "flow_run_id": str(self.flow_run_id) if self.flow_run_id else None,
+            "flow_run_id": self.flow_run_id,
             "task_key": self.task_key,
             "dynamic_key": self.dynamic_key,
             "cache_key": self.cache_key,
@@ -71,12 +70,12 @@ class TaskRunRecord:
 class FlowRunInfo:
     """What the engine knows of a flow run (id, name, parameters, current state)."""
 
-    id: uuid.UUID
+    id: str
     name: str
     flow_name: str
     parameters: dict[str, Any]
     state: State | None = None
-    parent_task_run_id: uuid.UUID | None = None
+    parent_task_run_id: str | None = None
 
 
 @dataclass(eq=False)

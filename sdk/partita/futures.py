@@ -23,12 +23,16 @@ class PartitaFuture:
         task_run_id: id of the task run.
     """
 
-    __slots__ = ("task_run_id", "_future", "_record")
+    __slots__ = ("_future", "_record")
 
-    def __init__(self, task_run_id: uuid.UUID, future: cf.Future, record: Any) -> None:
-        self.task_run_id = task_run_id
+    def __init__(self, future: cf.Future, record: Any) -> None:
         self._future = future
         self._record = record
+
+    @property
+    def task_run_id(self) -> uuid.UUID:
+        """Id of the task run."""
+        return uuid.UUID(self._record.id)
 
     def _mark_handled(self) -> None:
         """The flow looked at the outcome, so a failure is the flow's to handle."""

@@ -62,10 +62,11 @@ TERMINAL_STATES = frozenset(
 )
 
 _UTC = dt.timezone.utc
+_now = dt.datetime.now
 
 
-def new_id() -> uuid.UUID:
-    """A random (version 4) UUID made without a system call.
+def new_id() -> str:
+    """A random (version 4) UUID, as its canonical string, made without a system call.
 
     ``uuid.uuid4()`` reads ``os.urandom``, which releases the GIL; with the
     recorder and the embedded backend running on other threads, each such
@@ -73,7 +74,12 @@ def new_id() -> uuid.UUID:
     Mersenne Twister behind :func:`random.getrandbits` is seeded from the OS
     at start-up (and again after ``fork``); ids need to be unique, not secret.
     """
-    return uuid.UUID(int=getrandbits(128), version=4)
+    h = "%032x" % ((getrandbits(128) & _CLEAR_VERSION) | _SET_VERSION)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_CLEAR_VERSION = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_SET_VERSION = (0x4000 << 64) | (0x8000 << 48)
 
 
 class State:
@@ -102,12 +108,12 @@ class State:
         data: dict[str, Any] | None = None,
         state_details: dict[str, Any] | None = None,
         timestamp: dt.datetime | None = None,
-        id: uuid.UUID | None = None,
+        id: str | None = None,
     ) -> None:
         self.id = id or new_id()
-        self.type = StateType(type)
+        self.type = type if type.__class__ is StateType else StateType(type)
         self.name = name or self.type.value.capitalize()
-        self.timestamp = timestamp or dt.datetime.now(_UTC)
+        self.timestamp = timestamp or _now(_UTC)
         self.message = message
         self.data = data
         self.state_details = state_details if state_details is not None else {}
@@ -193,7 +199,7 @@ class State:
     # -- wire format ---------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
         return {
-            "id": str(self.id),
+            "id": self.id,
             "type": self.type.value,
             "name": self.name,
             "timestamp": self.timestamp.isoformat(),
@@ -215,7 +221,7 @@ class State:
             data=doc.get("data"),
             state_details=dict(doc.get("state_details") or {}),
             timestamp=dt.datetime.fromisoformat(ts) if isinstance(ts, str) else ts,
-            id=uuid.UUID(str(doc["id"])) if doc.get("id") else None,
+            id=str(doc["id"]) if doc.get("id") else None,
         )
 
     def copy(self) -> "State":

@@ -21,6 +21,8 @@ import inspect
 from typing import Any, Callable, Generic, Iterable, ParamSpec, Sequence, TypeVar, overload
 
 from partita.context import FlowRunContext, flow_run_ctx, task_run_ctx
+from partita.engine.drivers import drive_async, drive_sync
+from partita.engine.task_engine import TaskRunEngine
 from partita.futures import PartitaFuture, PartitaFutureList
 from partita.states import State
 
@@ -146,16 +148,12 @@ class Task(Generic[P, R]):
 
     # -- calling ------------------------------------------------------------------------
     def __call__(self, *args: P.args, return_state: bool = False, wait_for: list[Any] | None = None, **kwargs: P.kwargs) -> Any:
-        flow_ctx = _current_flow_context()
+        flow_ctx = flow_run_ctx.get()
         if flow_ctx is None:
             return self.fn(*args, **kwargs)
-        from partita.engine.task_engine import TaskRunEngine
-
         engine = TaskRunEngine(self, args, kwargs, wait_for, flow_ctx)
         if self.is_async:
             return _unwrap_async(engine, return_state)
-        from partita.engine.drivers import drive_sync
-
         state = drive_sync(engine)
         engine.record.handled = True  # the outcome goes straight back to the caller
         return state if return_state else _outcome(state)
@@ -166,21 +164,15 @@ class Task(Generic[P, R]):
         Raises:
             RuntimeError: called outside a running flow.
         """
-        flow_ctx = _current_flow_context()
+        flow_ctx = flow_run_ctx.get()
         if flow_ctx is None:
             raise RuntimeError(f"{self.name}.submit() needs a running flow; call it inside a @flow function")
-        from partita.engine.task_engine import TaskRunEngine
-
         engine = TaskRunEngine(self, args, kwargs, wait_for, flow_ctx)
         if self.is_async:
-            from partita.engine.drivers import drive_async
-
             inner = flow_ctx.task_runner.submit_async(lambda: drive_async(engine))
         else:
-            from partita.engine.drivers import drive_sync
-
             inner = flow_ctx.task_runner.submit_sync(lambda: drive_sync(engine))
-        future = PartitaFuture(engine.record.id, inner, engine.record)
+        future = PartitaFuture(inner, engine.record)
         flow_ctx.futures.append(future)
         return future
 
@@ -221,18 +213,11 @@ class Task(Generic[P, R]):
         return f"Task(name={self.name!r})"
 
 
-def _current_flow_context() -> FlowRunContext | None:
-    ctx = flow_run_ctx.get()
-    return ctx
-
-
 def _outcome(state: State) -> Any:
     return state.result()
 
 
 async def _unwrap_async(engine: Any, return_state: bool) -> Any:
-    from partita.engine.drivers import drive_async
-
     state = await drive_async(engine)
     engine.record.handled = True
     return state if return_state else _outcome(state)

@@ -9,7 +9,6 @@ mapped run.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from partita.exceptions import UpstreamTaskError
@@ -42,16 +41,16 @@ def contains_upstream(value: Any, depth: int = 0) -> bool:
     return False
 
 
-def _state_of(value: PartitaFuture | State) -> tuple[State, uuid.UUID | None, str]:
+def _state_of(value: PartitaFuture | State) -> tuple[State, str | None, str]:
     if isinstance(value, PartitaFuture):
         state = value.final_state()
         value._mark_handled()
-        return state, value.task_run_id, getattr(value._record, "name", str(value.task_run_id))
+        return state, value._record.id, value._record.name
     run_id = value.state_details.get("task_run_id") if value.state_details else None
     return value, run_id, str(run_id)
 
 
-def resolve(value: Any, upstream: list[uuid.UUID], depth: int = 0) -> Any:
+def resolve(value: Any, upstream: list[str], depth: int = 0) -> Any:
     """Replace futures/states in ``value`` by results; collect upstream ids.
 
     Raises:
@@ -62,7 +61,7 @@ def resolve(value: Any, upstream: list[uuid.UUID], depth: int = 0) -> Any:
     if isinstance(value, (PartitaFuture, State)):
         state, run_id, name = _state_of(value)
         if run_id is not None:
-            upstream.append(uuid.UUID(str(run_id)))
+            upstream.append(str(run_id))
         if state.type is not StateType.COMPLETED:
             raise UpstreamTaskError(f"upstream task run {name!r} did not complete ({state.name}: {state.message or 'no message'})")
         return state.result()
@@ -79,7 +78,7 @@ def resolve(value: Any, upstream: list[uuid.UUID], depth: int = 0) -> Any:
     return value
 
 
-def wait_for_upstream(wait_for: list[Any] | None, upstream: list[uuid.UUID]) -> None:
+def wait_for_upstream(wait_for: list[Any] | None, upstream: list[str]) -> None:
     """Wait for ``wait_for`` futures; they must complete (Prefect's ``wait_for=``).
 
     Raises:
@@ -89,6 +88,6 @@ def wait_for_upstream(wait_for: list[Any] | None, upstream: list[uuid.UUID]) -> 
         if isinstance(item, (PartitaFuture, State)):
             state, run_id, name = _state_of(item)
             if run_id is not None:
-                upstream.append(uuid.UUID(str(run_id)))
+                upstream.append(str(run_id))
             if state.type is not StateType.COMPLETED:
                 raise UpstreamTaskError(f"upstream task run {name!r} did not complete ({state.name}: {state.message or 'no message'})")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from partita.context import FlowRunContext, TaskRunContext, TaskRunRecord, task_run_ctx
@@ -94,7 +93,7 @@ class TaskRunEngine:
     # -- protocol --------------------------------------------------------------------
     def setup(self) -> State | None:
         if self.wait_for or contains_upstream(self.args) or contains_upstream(self.kwargs):
-            upstream: list[uuid.UUID] = []
+            upstream: list[str] = []
             try:
                 wait_for_upstream(self.wait_for, upstream)
                 self.args = tuple(resolve(a, upstream) for a in self.args)
@@ -167,8 +166,8 @@ class TaskRunEngine:
         return self.state  # type: ignore[return-value]
 
 
-def _inputs(upstream: list[uuid.UUID]) -> dict[str, list[dict[str, Any]]]:
+def _inputs(upstream: list[str]) -> dict[str, list[dict[str, Any]]]:
     if not upstream:
         return {}
-    seen = dict.fromkeys(str(u) for u in upstream)
+    seen = dict.fromkeys(upstream)
     return {"upstream": [{"input_type": "task_run", "id": u} for u in seen]}
