@@ -44,10 +44,10 @@ def _sqlite_timestamp(value: dt.datetime | None) -> str | None:
     # The text SQLAlchemy's SQLite DATETIME writes ("2024-05-01 12:00:00.000000") of the UTC time.
     if value is None:
         return None
-    if value.tzinfo is not None:
-        offset = value.utcoffset()
-        value = (value - offset if offset else value).replace(tzinfo=None)
-    return value.isoformat(" ", "microseconds")
+    offset = value.utcoffset()
+    if offset:
+        value = value - offset
+    return value.isoformat(" ", "microseconds")[:26]  # without the "+00:00" of an aware value
 
 
 def _postgres_uuid(value: uuid.UUID | None) -> uuid.UUID | None:
