@@ -114,9 +114,7 @@ class Recorder:
                 record, state = item
                 records[record.id] = record
                 if state is not None:
-                    doc = state.to_json()
-                    doc["task_run_id"] = str(record.id)
-                    states.append(doc)
+                    states.append(state.to_wire(record.id))
             elif type(item) is _Marker:
                 markers.append(item)
             else:

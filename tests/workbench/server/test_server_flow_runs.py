@@ -143,7 +143,7 @@ async def test_state_data_and_details_round_trip(client, api, state):
     got = (await client.get(f"/api/flow_runs/{run['id']}")).json()["state"]
     assert {k: got[k] for k in ("message", "state_details", "data")} == {
         "message": "done",
-        "state_details": {"cache_key": "abc", "retriable": False},
+        "state_details": {"cache_key": "abc", "retriable": False, "flow_run_id": run["id"]},
         "data": {"storage_key": "/tmp/x", "serializer": "json"},
     }
 

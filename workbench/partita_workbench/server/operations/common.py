@@ -74,14 +74,24 @@ def state_row(state: StateModel) -> dict[str, Any]:
 
 
 def state_model(row: FlowRunState | TaskRunState) -> StateModel:
-    """The API form of a stored state."""
+    """The API form of a stored state.
+
+    ``state_details`` always names the run the state belongs to
+    (``flow_run_id`` or ``task_run_id``): clients may leave it out when
+    writing, since the row's own column holds it.
+    """
+    details = dict(row.state_details or {})
+    if isinstance(row, TaskRunState):
+        details.setdefault("task_run_id", str(row.task_run_id))
+    else:
+        details.setdefault("flow_run_id", str(row.flow_run_id))
     return StateModel(
         id=row.id,
         type=StateType(row.type),
         name=row.name,
         timestamp=row.timestamp,
         message=row.message,
-        state_details=row.state_details or {},
+        state_details=details,
         data=row.data,
     )
 
