@@ -11,7 +11,6 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from partita.client.schemas import FlowRunFilter
 from partita.exceptions import BackendError, ObjectNotFound
 from partita_workbench.cli.render import duration_text, state_text, time_text
 
@@ -28,6 +27,8 @@ def _client():
 
 def _resolve_id(client, run_id: str) -> uuid.UUID:
     """A full flow-run id, or the one recent flow run whose id starts with ``run_id``."""
+    from partita.client.schemas import FlowRunFilter
+
     try:
         return uuid.UUID(run_id)
     except ValueError:
@@ -43,6 +44,8 @@ def _resolve_id(client, run_id: str) -> uuid.UUID:
 @app.command("ls")
 def ls(limit: int = typer.Option(20, help="How many runs to show, newest first.")) -> None:
     """List recent flow runs, newest first."""
+    from partita.client.schemas import FlowRunFilter
+
     with _client() as client:
         runs = client.read_flow_runs(FlowRunFilter(limit=limit))
     table = Table(title="Flow runs", title_justify="left")

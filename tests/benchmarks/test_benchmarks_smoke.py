@@ -1,0 +1,74 @@
+"""Smoke run of the benchmark harness: Partita only, tiny N, one counted run per case.
+
+Checks the harness end to end (fresh processes and homes, the JSON output,
+the database counts), not the speed. Needs no network: Prefect is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CASES = {"import", "cli-help", "sequential", "map", "flows", "cached"}
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    output = tmp_path_factory.mktemp("benchmarks") / "results.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARTITA_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "run", "--no-prefect", "--n-scale", "0.01", "--repeat", "1",
+         "--warmup", "0", "--timeout", "120", "--output", str(output)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=240,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return {"results": json.loads(output.read_text()), "stdout": done.stdout}
+
+
+def _supported(smoke: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    cases = smoke["results"]["cases"]
+    return {name: case for name, case in cases.items() if case["systems"]["partita"]["status"] != "unsupported"}
+
+
+def test_every_case_is_reported(smoke: dict[str, Any]) -> None:
+    results = smoke["results"]
+    assert set(results["cases"]) == CASES
+    assert set(results["systems"]) == {"partita"}
+    unsupported = set(results["cases"]) - set(_supported(smoke))
+    assert unsupported <= {"cached"}, f"only the cached case may be unsupported, not {unsupported}"
+    assert "Partita median" in smoke["stdout"]
+
+
+def test_every_supported_case_has_sane_numbers(smoke: dict[str, Any]) -> None:
+    for name, case in _supported(smoke).items():
+        partita = case["systems"]["partita"]
+        assert partita["status"] == "ok", (name, partita["reason"])
+        assert partita["ok_runs"] == 1
+        for key, summary in partita["metrics"].items():
+            assert summary is not None, (name, key)
+            assert math.isfinite(summary["median"]) and 0 < summary["median"] < 1e9, (name, key, summary)
+
+
+def test_partita_database_holds_every_run_and_state(smoke: dict[str, Any]) -> None:
+    for name, case in _supported(smoke).items():
+        if case["expected_db"] is None:
+            continue
+        partita = case["systems"]["partita"]
+        assert partita["db_runs"] == 1, name
+        assert partita["runs"][0]["db"] == case["expected_db"], name
+        assert partita["db_complete_runs"] == 1, name
+
+
+def test_sizes_follow_n_scale(smoke: dict[str, Any]) -> None:
+    cases = smoke["results"]["cases"]
+    assert (cases["sequential"]["n"], cases["map"]["n"], cases["flows"]["n"], cases["cached"]["n"]) == (10, 100, 1, 10)
+    assert cases["sequential"]["expected_db"] == {"flow_runs": 1, "task_runs": 10, "task_run_states": 30, "cached_states": 0}
+    assert cases["cached"]["expected_db"]["task_runs"] == 20
