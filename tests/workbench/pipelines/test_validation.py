@@ -25,15 +25,15 @@ CASES = {
     "missing_name.yaml": ["1:1: missing required key 'name'"],
     "unknown_key.yaml": ["7:5: unknown key 'nedds' in task 'b'; did you mean 'needs'?"],
     "unknown_parameter_type.yaml": [
-        "4:11: unknown parameter type 'int'; use one of string, integer, number, boolean, array, object; "
+        "4:11: unknown parameter type 'int'; use one of string, integer, number, boolean, array, object, date, datetime; "
         "did you mean 'integer'?",
     ],
-    "default_type.yaml": ["3:35: default of parameter 'count' is str, not integer"],
+    "default_type.yaml": ["3:35: default of parameter 'count' is the string 'three', not integer"],
     "bad_value.yaml": [
         "5:14: invalid 'retries' in task 'a': Input should be a valid integer, unable to parse string as an integer",
         "6:22: invalid 'timeout_seconds' in task 'a': Input should be greater than 0",
     ],
-    "missing_kind.yaml": ["3:3: task 'a' has no kind: give one of 'python:', 'notebook:' or 'shell:'"],
+    "missing_kind.yaml": ["3:3: task 'a' has no kind: give one of 'python:', 'notebook:', 'shell:' or 'pipeline:'"],
     "two_kinds.yaml": ["5:5: task 'a' has more than one kind (shell, notebook): give exactly one"],
     "option_of_other_kind.yaml": ["5:5: 'with:' is for python tasks, not for notebook task 'a'"],
     "unknown_need.yaml": ["9:9: task 'load' needs unknown task 'transfrom'"],
@@ -41,10 +41,16 @@ CASES = {
     "unknown_parameter_reference.yaml": [
         "8:12: task 'report' refers to unknown parameter 'dates'; did you mean 'date'?",
     ],
-    "unsupported_expression.yaml": [
-        "6:12: unsupported expression '${{ params.n + 1 }}': only '${{ params.NAME }}' and "
-        "'${{ tasks.NAME.result }}' are supported (in task 'a')",
+    "invalid_expression.yaml": [
+        "6:12: '${{ params.n + }}' in task 'a': invalid expression: unexpected 'end of print statement'",
     ],
+    "unknown_name.yaml": [
+        "4:12: '${{ parms.n }}' in task 'a': unknown name 'parms'; an expression starts from params, tasks, item, "
+        "env or run; did you mean 'params'?",
+        "6:12: '${{ tasks.a }}' in task 'b': write tasks.a.result to use the result of task 'a'",
+        "8:12: '${{ run.started }}' in task 'c': unknown run field 'started'; use run.id or run.scheduled_start",
+    ],
+    "unknown_filter.yaml": ["6:12: '${{ params.day | dat('%Y') }}' in task 'a': unknown filter 'dat'; did you mean 'date'?"],
     "cycle.yaml": ["3:3: dependency cycle: a -> c -> b -> a (each task needs the next one)"],
     "self_dependency.yaml": ["3:3: dependency cycle: a -> a (each task needs the next one)"],
     "missing_notebook.yaml": [
@@ -61,7 +67,7 @@ CASES = {
         "9:12: task 'greet' refers to unknown parameter 'whom'; did you mean 'who'?",
         "13:12: task 'show' refers to unknown task 'greeet'; did you mean 'greet'?",
         "14:5: unknown key 'retires' in task 'show'; did you mean 'retries'?",
-        "15:3: task 'list' has no kind: give one of 'python:', 'notebook:' or 'shell:'",
+        "15:3: task 'list' has no kind: give one of 'python:', 'notebook:', 'shell:' or 'pipeline:'",
     ],
 }
 
