@@ -19,19 +19,30 @@ import datetime as dt
 import inspect
 import os
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from partita import Flow, Task
+from partita import cache_policies
+from partita.exceptions import InvalidTarget
 
 from partita_workbench.pipelines import steps
 from partita_workbench.pipelines.expressions import ExpressionError, analyze, evaluate, find_expressions, whole_expression
 from partita_workbench.pipelines.loader import Pipeline, load_pipeline, task_references
-from partita_workbench.pipelines.spec import PARAMETER_TYPES, PipelineSpec, TaskOptions, TaskSpec
+from partita_workbench.pipelines.spec import PARAMETER_TYPES, CacheSpec, PipelineSpec, TaskOptions, TaskSpec
 from partita_workbench.pipelines.targets import resolve_callable
 
-__all__ = ["compile_pipeline", "task_options"]
+__all__ = ["compile_pipeline", "task_options", "cache_policy"]
+
+_POLICIES = {
+    "inputs": cache_policies.Inputs(exclude=("upstream",)),
+    "upstream": cache_policies.UPSTREAM,
+    "parameters": cache_policies.FLOW_PARAMETERS,
+    "run_id": cache_policies.RUN_ID,
+    "none": cache_policies.NO_CACHE,
+}
 
 
 @dataclass(frozen=True)
@@ -70,20 +81,62 @@ def task_options(defaults: TaskOptions, spec: TaskSpec) -> TaskOptions:
     return TaskOptions.model_construct(**merged)
 
 
-def _function(key: str, spec: TaskSpec, folder: Path) -> tuple[steps.TaskFunction, Any]:
+def _source_text(spec: TaskSpec, target: Any, folder: Path) -> str | bytes:
+    """What stands for a task's code in its cache key."""
+    if spec.kind == "python":
+        try:
+            return inspect.getsource(target)
+        except (OSError, TypeError):
+            return f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', repr(target))}"
+    if spec.kind == "notebook":
+        return (folder / spec.notebook).read_bytes()
+    if spec.kind == "pipeline":
+        return (folder / spec.pipeline).read_bytes()
+    return spec.shell or ""
+
+
+def cache_policy(spec: TaskSpec, options: TaskOptions, source: str | bytes) -> Any:
+    """The SDK cache policy of a YAML task (``None``: not cached).
+
+    By default a task is cached on ``SourceText(code) + INPUTS + UPSTREAM``:
+    its code (:func:`_source_text`), its resolved inputs (the YAML arguments
+    and the parameter, environment and run values its expressions use; the
+    upstream results are left to the upstream cache keys) and the cache keys
+    of the task runs it waited on. A ``pipeline:`` task is not cached unless
+    its ``cache:`` says so (the sub-pipeline's own tasks are).
+    """
+    cache = options.cache
+    if cache is False or (cache is None and spec.kind == "pipeline"):
+        return None
+    names = ["default"] if cache is None or cache is True else cache.policy
+    policy: Any = cache_policies.NO_CACHE
+    for name in names:
+        if name == "default":
+            policy = policy + cache_policies.SourceText(source) + _POLICIES["inputs"] + cache_policies.UPSTREAM
+        elif name == "source":
+            policy = policy + cache_policies.SourceText(source)
+        else:
+            policy = policy + _POLICIES[name]
+    return None if isinstance(policy, cache_policies.NoCache) else policy
+
+
+def _function(key: str, spec: TaskSpec, folder: Path, refresh: bool | frozenset[str]) -> tuple[steps.TaskFunction, Any, Any]:
+    """``(task function, arguments template, the callable or file behind it)``."""
     cwd = (folder / spec.cwd).resolve() if spec.cwd else None
     if spec.kind == "python":
-        return steps.python_function(resolve_callable(spec.python, folder)), spec.with_
+        target = resolve_callable(spec.python, folder)
+        return steps.python_function(target), spec.with_, target
     if spec.kind == "notebook":
-        return steps.notebook_function((folder / spec.notebook).resolve(), spec.kernel, cwd), spec.parameters
+        return steps.notebook_function((folder / spec.notebook).resolve(), spec.kernel, cwd), spec.parameters, None
     if spec.kind == "pipeline":
-        return steps.pipeline_function(compile_pipeline((folder / spec.pipeline).resolve())), spec.parameters
-    return steps.shell_function(cwd or folder, key), spec.shell
+        child = compile_pipeline((folder / spec.pipeline).resolve(), refresh=refresh is True)
+        return steps.pipeline_function(child), spec.parameters, None
+    return steps.shell_function(cwd or folder, key), spec.shell, None
 
 
-def _step(key: str, spec: TaskSpec, pipeline: Pipeline) -> _Step:
+def _step(key: str, spec: TaskSpec, pipeline: Pipeline, refresh: bool | frozenset[str]) -> _Step:
     options = task_options(pipeline.spec.defaults, spec)
-    fn, args = _function(key, spec, pipeline.folder)
+    fn, args, target = _function(key, spec, pipeline.folder, refresh)
     template: dict[str, Any] = {"args": args}
     if spec.if_ is not None:
         template["if"] = spec.if_
@@ -92,6 +145,8 @@ def _step(key: str, spec: TaskSpec, pipeline: Pipeline) -> _Step:
     env = {**pipeline.spec.env, **options.env}
     if env and spec.kind == "shell":
         template["env"] = env
+    policy = cache_policy(spec, options, _source_text(spec, target, pipeline.folder))
+    expiration = options.cache.expiration if isinstance(options.cache, CacheSpec) else None
     task = Task(
         fn,
         name=key,
@@ -101,7 +156,11 @@ def _step(key: str, spec: TaskSpec, pipeline: Pipeline) -> _Step:
         timeout_seconds=options.timeout_seconds,
         persist_result=True,
         description=spec.description,
+        cache_policy=policy,
+        cache_expiration=expiration,
+        refresh_cache=True if refresh is True or (refresh and key in refresh) else None,
     )
+    task.task_key = f"pipeline:{pipeline.path}:{key}"  # one cache history per pipeline task
     references = task_references(spec)
     map_upstream: tuple[str, ...] = ()
     if isinstance(spec.map, str):
@@ -206,12 +265,16 @@ def _result(future: Any) -> Any:
     return future.result()
 
 
-def compile_pipeline(pipeline: Pipeline | str | Path) -> Flow:
+def compile_pipeline(pipeline: Pipeline | str | Path, *, refresh: bool | Collection[str] = False) -> Flow:
     """Build the flow that runs a pipeline.
 
     Args:
         pipeline: a loaded pipeline, or the path of its YAML file (loaded
             with :func:`~.loader.load_pipeline`).
+        refresh: ``True`` to run every task again (its sub-pipelines' too)
+            instead of taking results from the cache, or the keys of the
+            tasks to run again (as Prefect's ``refresh_cache=True``); fresh
+            results are stored for the next run.
 
     Returns:
         A :class:`partita.Flow` named after the pipeline; calling it with the
@@ -225,10 +288,20 @@ def compile_pipeline(pipeline: Pipeline | str | Path) -> Flow:
     Raises:
         partita.exceptions.ValidationError, partita.exceptions.InvalidTarget:
             when given a path that does not load.
+        partita.exceptions.InvalidTarget: ``refresh`` names a task the
+            pipeline does not have.
     """
     if not isinstance(pipeline, Pipeline):
         pipeline = load_pipeline(pipeline)
-    plan = [_step(key, pipeline.spec.tasks[key], pipeline) for key in pipeline.order]
+    if refresh is not True:
+        refresh = frozenset(refresh or ())
+        unknown = sorted(refresh - set(pipeline.spec.tasks))
+        if unknown:
+            raise InvalidTarget(
+                f"{pipeline.path.name}: cannot refresh unknown task(s) {', '.join(unknown)}; "
+                f"the tasks are {', '.join(pipeline.spec.tasks)}"
+            )
+    plan = [_step(key, pipeline.spec.tasks[key], pipeline, refresh) for key in pipeline.order]
     loaded = pipeline
 
     def run_pipeline(**values: Any) -> dict[str, Any]:
