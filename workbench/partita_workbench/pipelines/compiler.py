@@ -185,6 +185,24 @@ def _step(key: str, spec: TaskSpec, pipeline: Pipeline, refresh: bool | frozense
     )
 
 
+def _with_downstream(keys: frozenset[str], dependencies: dict[str, frozenset[str]]) -> frozenset[str]:
+    """``keys`` and every task that depends on one of them, directly or not.
+
+    A refreshed task stores a new result under the same cache key, so its
+    downstream tasks' keys do not change; they are refreshed too, so the new
+    result reaches them.
+    """
+    found = set(keys)
+    changed = True
+    while changed:
+        changed = False
+        for task, needs in dependencies.items():
+            if task not in found and needs & found:
+                found.add(task)
+                changed = True
+    return frozenset(found)
+
+
 def _signature(spec: PipelineSpec) -> inspect.Signature:
     parameters = []
     for name, param in spec.parameters.items():
@@ -273,8 +291,9 @@ def compile_pipeline(pipeline: Pipeline | str | Path, *, refresh: bool | Collect
             with :func:`~.loader.load_pipeline`).
         refresh: ``True`` to run every task again (its sub-pipelines' too)
             instead of taking results from the cache, or the keys of the
-            tasks to run again (as Prefect's ``refresh_cache=True``); fresh
-            results are stored for the next run.
+            tasks to run again, with everything downstream of them (as
+            Prefect's ``refresh_cache=True``); fresh results are stored for
+            the next run.
 
     Returns:
         A :class:`partita.Flow` named after the pipeline; calling it with the
@@ -301,6 +320,7 @@ def compile_pipeline(pipeline: Pipeline | str | Path, *, refresh: bool | Collect
                 f"{pipeline.path.name}: cannot refresh unknown task(s) {', '.join(unknown)}; "
                 f"the tasks are {', '.join(pipeline.spec.tasks)}"
             )
+        refresh = _with_downstream(refresh, pipeline.dependencies)
     plan = [_step(key, pipeline.spec.tasks[key], pipeline, refresh) for key in pipeline.order]
     loaded = pipeline
 
