@@ -208,6 +208,10 @@ def _signature(spec: PipelineSpec) -> inspect.Signature:
     for name, param in spec.parameters.items():
         default = inspect.Parameter.empty if param.required else param.default
         annotation: Any = PARAMETER_TYPES[param.type]
+        if isinstance(default, str) and annotation is dt.date:  # YAML dates are read as ISO text
+            default = dt.date.fromisoformat(default)
+        elif isinstance(default, str) and annotation is dt.datetime:
+            default = dt.datetime.fromisoformat(default)
         if default is None:
             annotation = annotation | None  # an explicit "default: null"
         parameters.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation))

@@ -92,25 +92,27 @@ def validate_document(document: Any, folder: Path, *, stack: tuple[Path, ...] = 
     try:
         spec = PipelineSpec.model_validate(document)
     except pydantic.ValidationError as exc:
-        problems.extend(_from_pydantic(exc.errors()))
+        problems.extend(_from_pydantic(exc.errors(), document))
     problems.extend(check_document(document, folder, stack))
     return (spec if not problems else None), problems
 
 
 # -- pass 1: pydantic errors → paths ---------------------------------------------------
 
-_UNION_FIELDS: dict[str, tuple[str | None, str]] = {
+_UNION_FIELDS: dict[str, tuple[None, str]] = {
     "map": (None, "a list, or an expression giving a list"),
     "if": (None, "an expression or a boolean"),
     "outputs": (None, "a list of paths, or a mapping of names to paths"),
-    "cache": ("CacheSpec", "true, false, or a mapping with 'policy:' and 'expiration:'"),
+    "cache": (None, "true, false, or a mapping with 'policy:' and 'expiration:'"),
     "retry_delay_seconds": (None, "a number of seconds, or a list of them"),
 }
-"""Fields whose type is a union: ``(tag of the model member, what is expected)``.
+"""Task options whose type is a union, and what is expected of them.
 
 Pydantic reports one error per union member, with the member's tag in the
-``loc``; these are folded into one problem (or, when the value is a
-mapping, into the model member's own errors)."""
+``loc``. When the value is a mapping or a list and the union has a member
+of that shape, that member's errors are reported (``cache: {polcy: x}`` is
+an unknown key); otherwise they are folded into one problem saying what is
+expected."""
 
 
 def _field_index(loc: tuple[Any, ...]) -> int | None:
@@ -122,32 +124,46 @@ def _field_index(loc: tuple[Any, ...]) -> int | None:
     return None
 
 
-def _from_pydantic(errors: list[Any]) -> list[Problem]:
+def _value_at(document: Any, loc: tuple[Any, ...]) -> Any:
+    node = document
+    for step in loc:
+        try:
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
+
+
+def _member_matches(tag: Any, value: Any) -> bool:
+    """Whether union member ``tag`` (``"CacheSpec"``, ``"list[float]"``, ``"bool"``...) is the one meant for ``value``."""
+    tag = str(tag)
+    if isinstance(value, dict):
+        return tag[:1].isupper() or tag.startswith("dict[")
+    if isinstance(value, list):
+        return tag.startswith("list[")
+    return False
+
+
+def _from_pydantic(errors: list[Any], document: Any) -> list[Problem]:
     problems: list[Problem] = []
     folded: set[tuple[Any, ...]] = set()
-    model_branch = {
-        tuple(e["loc"][: i + 1])
-        for e in errors
-        if (i := _field_index(tuple(e["loc"]))) is not None
-        and len(e["loc"]) > i + 1
-        and _UNION_FIELDS.get(str(e["loc"][i]), (None,))[0] == e["loc"][i + 1]
-    }
     for error in errors:
         loc = tuple(error["loc"])
         index = _field_index(loc)
         field = str(loc[index]) if index is not None else None
         if index is not None and field in _UNION_FIELDS and len(loc) > index + 1:
-            tag, expected = _UNION_FIELDS[field]
             head = loc[: index + 1]
-            if head in model_branch:
-                if loc[index + 1] != tag:
-                    continue  # the value is a mapping: only the model member's errors matter
-                loc = (*head, *loc[index + 2 :])
+            value = _value_at(document, head)
+            meant = [e for e in errors if tuple(e["loc"][: index + 1]) == head and len(e["loc"]) > index + 1
+                     and _member_matches(e["loc"][index + 1], value)]
+            if meant and error in meant and not (error["type"] in ("model_type", "list_type") and len(loc) == index + 2):
+                loc = (*head, *loc[index + 2 :])  # an error inside the member meant: report it as such
+            elif meant and error not in meant:
+                continue
             else:
                 if head not in folded:
                     folded.add(head)
-                    got = type(error["input"]).__name__ if loc[-1] == loc[index + 1] else "a value of another type"
-                    problems.append(Problem(head, _union_message(head, field, expected, got)))
+                    problems.append(Problem(head, _union_message(head, field, _UNION_FIELDS[field][1], type(value).__name__)))
                 continue
         problems.append(_problem(loc, error))
     return problems
@@ -201,5 +217,7 @@ def _describe(loc: tuple[Any, ...]) -> str:
         return f" in parameter '{loc[1]}'"
     if len(loc) >= 2 and loc[0] == "defaults":
         return " in 'defaults:'"
+    if len(loc) >= 2 and loc[0] == "env":
+        return " in 'env:'"
     return ""
 
