@@ -17,8 +17,7 @@ def test_parameter_reaches_the_notebook_and_its_result_is_the_executed_notebook(
     results = state.result()
     storage = get_settings().resolved_result_storage()
     flow_run_id = state.state_details["flow_run_id"]
-    assert results["run"].startswith(f"{storage}/notebooks/{flow_run_id}/run-")
-    assert results["run"].endswith(".ipynb")
+    assert results["run"] == f"{storage}/runs/{flow_run_id}/run.ipynb"
     assert results["printed"] == "hi from a pipeline"
     executed = nbformat.read(results["run"], as_version=4)
     injected = executed.cells[1]
@@ -42,7 +41,7 @@ def test_failing_cell_fails_the_task_with_cell_index_and_exception(pipelines_dir
     assert name == "Failed"
     assert message == (
         f"NotebookCellError: notebook '{notebook}' failed at cell 3 (0-based, counting all cells of the "
-        f"notebook): ZeroDivisionError: division by zero (executed notebook: {error.output_path})"
+        f"notebook), line 1: ZeroDivisionError: division by zero (executed notebook: {error.output_path})"
     )
     assert states["after"][0] != "Completed"  # the downstream task never ran
     executed = nbformat.read(error.output_path, as_version=4)
@@ -56,7 +55,7 @@ def test_kernel_override_and_missing_kernel(pipelines_dir, task_run_states):
     assert states["default-kernel"] == (
         "Failed",
         f"KernelNotFound: kernel 'python311' not found; available: {', '.join(installed_kernels())}; "
-        "set kernel: in the task to choose one",
+        "set kernel: in the task to choose one (or configure a fallback kernel with PARTITA_NOTEBOOK_FALLBACK_KERNEL)",
     )
 
 
