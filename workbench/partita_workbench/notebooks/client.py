@@ -110,7 +110,7 @@ class PartitaNotebookClient(PapermillNotebookClient):
 
     def _drop(self, outs: list, cell_index: int, text: str) -> None:
         counts = self._dropped.setdefault(cell_index, [0, 0])
-        counts[0] += text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+        counts[0] += text.count("\n")  # lines ended; a message may end mid-line
         counts[1] += len(text)
         self._stream_chars[cell_index] = self.output_limit
         message = (
