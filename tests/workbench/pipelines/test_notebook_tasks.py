@@ -78,3 +78,16 @@ def test_notebooks_run_at_once_after_one_ran_in_the_calling_thread(pipelines_dir
     run_notebook(pipelines_dir.parent / "notebooks" / "simple_execute.ipynb", {"msg": 0}, output_path=str(tmp_path / "o.ipynb"))
     state = compile_pipeline(pipelines_dir / "notebooks_at_once.yaml")(return_state=True)
     assert state.is_completed(), state.message
+
+
+def test_yaml_values_keep_their_types_in_the_notebook_and_a_date_becomes_an_iso_string(pipelines_dir):
+    import json
+
+    state = compile_pipeline(pipelines_dir / "notebook_typed.yaml")(return_state=True)
+    assert state.is_completed(), state.message
+    executed = nbformat.read(state.result()["typed"], as_version=4)
+    text = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []) if o.get("name") == "stdout")
+    values = json.loads(text)
+    assert (values["code"], values["ratio"], values["flag"], values["day"]) == (
+        ["str", "007"], ["float", 0.75], ["bool", False], ["str", "2024-05-01"]
+    )
