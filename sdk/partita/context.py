@@ -90,6 +90,7 @@ class FlowRunContext:
     persist_result: bool | None = None
     futures: list["PartitaFuture"] = field(default_factory=list)
     task_runs: list[TaskRunRecord] = field(default_factory=list)
+    cache_keys: dict[str, str] = field(default_factory=dict)  # task-run id -> cache key
     _name_counts: dict[str, "itertools.count[int]"] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -13,6 +13,7 @@ environment variable          meaning                                           
 ``PARTITA_LOGGING_LEVEL``     level of run loggers                              ``INFO``
 ``PARTITA_RECORDER_INTERVAL`` seconds between write-behind flushes              ``0.1``
 ``PARTITA_RECORDER_BATCH``    records that trigger an early flush               ``500``
+``PARTITA_REFRESH_CACHE``     recompute every cached task (store anew)          ``false``
 ============================  ================================================  =====================
 
 Settings are read once per process (``get_settings()`` is cached); call
@@ -43,6 +44,7 @@ class Settings(BaseSettings):
     logging_level: str = "INFO"
     recorder_interval: float = 0.1
     recorder_batch: int = 500
+    refresh_cache: bool = False
 
     def resolved_database_url(self) -> str:
         """The backend database URL: the setting, or ``<home>/partita.db`` (SQLite, aiosqlite)."""
