@@ -116,6 +116,8 @@ _TASK_UNSUPPORTED = {
     "check_if_kernel_installed": "skipping the kernel check",
     "debug_mode": "debug mode",
 }
+_NB_SUFFIXES = (".ipynb", ".html", ".pdf", ".md", ".tex", ".rst", ".py")
+"""Extensions of a notebook task's ``nb`` product: the executed notebook, or an nbconvert export of it."""
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _GRID_PLACEHOLDER = re.compile(r"\[\[\s*([A-Za-z_][A-Za-z0-9_]*)\s*\]\]")
 
@@ -228,6 +230,7 @@ class _Checker:
         self.shown = shown
         self.tree = tree
         self.problems: list[Problem] = []
+        self.names: set[str] = set()  # every task name declared, also of tasks with problems
         self.sources: dict[Path, TaskSource | None] = {}
 
     def add(self, position: tuple[int, int], message: str, file: Path | None = None) -> None:
@@ -408,6 +411,7 @@ def _check(checker: _Checker, path: Path) -> PloomberPipeline | None:
         declared.extend(_expand(checker, (*prefix, index), item, env, options, folder))
 
     names = [d["name"] for d in declared]
+    broken = checker.names - set(names)  # declared but not checked: no "unknown upstream" for them
     seen: dict[str, tuple[int, int]] = {}
     for entry in declared:
         if entry["name"] in seen:
@@ -418,7 +422,7 @@ def _check(checker: _Checker, path: Path) -> PloomberPipeline | None:
     tasks: dict[str, PloomberTask] = {}
     dependencies: dict[str, set[str]] = {}
     for entry in declared:
-        upstream, groups = _resolve_upstream(checker, entry, names)
+        upstream, groups = _resolve_upstream(checker, entry, names, broken)
         dependencies[entry["name"]] = set(upstream)
         if entry["source"] is None:
             continue
@@ -461,12 +465,17 @@ def _expand(
     if not isinstance(item, CommentedMap):
         checker.add(_value(tree, where), "a task must be a mapping with at least 'source:'")
         return
-    checker.keys(item, where, _TASK_KEYS, _TASK_UNSUPPORTED, f" in task {where[-1] + 1}")
+    raw_name = item.get("name") if isinstance(item.get("name"), str) else None
+    raw_source = item.get("source") if isinstance(item.get("source"), str) else None
+    shown = raw_name or (default_task_name(raw_source) if raw_source else f"#{where[-1] + 1}")
+    if raw_name or raw_source:
+        checker.names.add(raw_name or default_task_name(raw_source))
+    checker.keys(item, where, _TASK_KEYS, _TASK_UNSUPPORTED, f" in task '{shown}'")
     position = _value(tree, where)
     missing: list[str] = []
     data = _render(to_plain(item), env, missing)
     for name in dict.fromkeys(missing):
-        checker.add(position, f"unknown placeholder '{{{{{name}}}}}' in task {where[-1] + 1}: define it in env.yaml beside the pipeline")
+        checker.add(position, f"unknown placeholder '{{{{{name}}}}}' in task '{shown}': define it in env.yaml beside the pipeline")
 
     source_text = data.get("source")
     if not isinstance(source_text, str) or not source_text:
@@ -538,6 +547,16 @@ def _expand(
         )
         return
 
+    nb = product if isinstance(product, str) else product.get("nb")
+    if runner == "NotebookRunner" and not data.get("nbconvert_exporter_name") and Path(nb).suffix.lower() not in _NB_SUFFIXES:
+        checker.add(
+            _value(tree, (*where, "product")),
+            f"the executed notebook of task '{label}' is written to '{nb}', and nbconvert has no exporter for "
+            f"'{Path(nb).suffix or 'no extension'}': use {', '.join(_NB_SUFFIXES)} or set nbconvert_exporter_name "
+            "(other outputs go under a 'product:' mapping next to 'nb:')",
+        )
+        return
+
     extract = options["extract_upstream"]
     if "upstream" in data and extract:
         checker.add(
@@ -570,6 +589,7 @@ def _expand(
         declared_upstream=declared_upstream,
         upstream_where=upstream_where,
         upstream_from="source" if extract else "yaml",
+        upstream_item=(lambda i: _value(tree, (*where, "upstream", i))) if isinstance(item.get("upstream"), CommentedSeq) else None,
     )
     relative_to = source_path.parent if options["product_relative_to_source"] else folder
 
@@ -602,21 +622,24 @@ def _type_name(expected: type) -> str:
     return {str: "string", dict: "mapping", bool: "boolean (true or false)"}[expected]
 
 
-def _resolve_upstream(checker: _Checker, entry: dict[str, Any], names: list[str]) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+def _resolve_upstream(
+    checker: _Checker, entry: dict[str, Any], names: list[str], broken: set[str]
+) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
     upstream: dict[str, None] = {}
     groups: dict[str, tuple[str, ...]] = {}
-    for declared in entry["declared_upstream"]:
+    for index, declared in enumerate(entry["declared_upstream"]):
+        file, position = entry["upstream_where"]
+        if entry["upstream_from"] == "yaml" and entry["upstream_item"] is not None:
+            position = entry["upstream_item"](index)
         if any(ch in declared for ch in "*?["):
             matched = tuple(n for n in names if fnmatch.fnmatchcase(n, declared) and n != entry["name"])
-            if not matched:
-                file, position = entry["upstream_where"]
+            if not matched and not any(fnmatch.fnmatchcase(n, declared) for n in broken):
                 checker.add(position, f"upstream pattern '{declared}' of task '{entry['name']}' matches no task", file)
             groups[declared] = matched
             upstream.update(dict.fromkeys(matched))
         elif declared in names:
             upstream[declared] = None
-        else:
-            file, position = entry["upstream_where"]
+        elif declared not in broken:
             hint = did_you_mean(declared, names)
             checker.add(position, f"task '{entry['name']}' uses unknown upstream task '{declared}'{hint}", file)
     return tuple(upstream), groups
