@@ -47,6 +47,7 @@ class TaskRunRecord:
     end_time: dt.datetime | None = None
     total_run_time: float = 0.0
     handled: bool = False  # the flow saw the outcome (direct call, result(), state)
+    closed: bool = False  # ended by its interrupted flow run: later states are not recorded
 
     def to_row(self) -> list[Any]:
         """This task run as a row of a task-run batch (``TaskRunRow``; its state travels apart)."""

@@ -18,6 +18,8 @@ place (file:line:col, flow, task, parameter, notebook cell) and says what to do:
     ├── MissingContextError          a run-only function called outside a run
     └── BackendError                 the backend refused or could not be reached
         └── ObjectNotFound           an id the backend does not know
+
+    TerminationSignal (a BaseException) SIGTERM received while a flow ran
 """
 
 from __future__ import annotations
@@ -101,3 +103,24 @@ class BackendError(PartitaError):
 
 class ObjectNotFound(BackendError):
     """The backend has no object with the requested id."""
+
+
+class TerminationSignal(BaseException):
+    """The process received ``SIGTERM`` while a flow ran (as Prefect's ``TerminationSignal``).
+
+    Like ``KeyboardInterrupt`` it derives from ``BaseException``, so ``except
+    Exception`` in user code does not swallow it; the flow run ends CRASHED.
+
+    Attributes:
+        signal: the signal number.
+    """
+
+    def __init__(self, signal: int) -> None:
+        import signal as _signal
+
+        self.signal = signal
+        try:
+            name = _signal.Signals(signal).name
+        except ValueError:
+            name = f"signal {signal}"
+        super().__init__(f"the process received {name}")

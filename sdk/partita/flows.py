@@ -236,7 +236,12 @@ class Flow(Generic[P, R]):
             return _unwrap_async(engine, return_state)
         from partita.engine.drivers import drive_sync
 
-        state = drive_sync(engine)
+        try:
+            state = drive_sync(engine)
+        except BaseException as exc:
+            if not isinstance(exc, Exception):  # an interrupt outside the flow function: record it
+                engine.abort(exc)
+            raise
         return state if return_state else state.result()
 
     def __repr__(self) -> str:
@@ -266,7 +271,12 @@ def _describe(signature: inspect.Signature) -> str:
 async def _unwrap_async(engine: Any, return_state: bool) -> Any:
     from partita.engine.drivers import drive_async
 
-    state = await drive_async(engine)
+    try:
+        state = await drive_async(engine)
+    except BaseException as exc:
+        if not isinstance(exc, Exception):
+            engine.abort(exc)
+        raise
     return state if return_state else state.result()
 
 

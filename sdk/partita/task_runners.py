@@ -26,6 +26,10 @@ class TaskRunner:
     def shutdown(self) -> None:
         pass
 
+    def cancel(self) -> None:
+        """Drop submitted work that has not started and stop waiting for the rest (an interrupt)."""
+        self.shutdown()
+
     def duplicate(self) -> "TaskRunner":
         """A fresh runner of the same configuration (one per flow run)."""
         return type(self)()
@@ -100,6 +104,28 @@ class ThreadPoolTaskRunner(TaskRunner):
                     thread.start()
                     self._loop, self._loop_thread = loop, thread
         return self._loop
+
+    def cancel(self) -> None:
+        """Cancel queued task runs, cancel the running async ones, and return at once.
+
+        Sync task runs already running go on in their threads (their child
+        processes are stopped through :mod:`partita.engine.interrupts`).
+        """
+        pool, loop = self._pool, self._loop
+        self._pool = self._loop = None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        if loop is not None and not loop.is_closed():
+
+            def cancel_tasks() -> None:
+                for task in asyncio.all_tasks(loop):
+                    task.cancel()
+                loop.call_soon(loop.stop)
+
+            try:
+                loop.call_soon_threadsafe(cancel_tasks)
+            except RuntimeError:
+                pass
 
     def shutdown(self) -> None:
         if self._pool is not None:

@@ -10,6 +10,7 @@ import random
 import threading
 from typing import Any, Callable, Iterable, Sequence
 
+from partita.engine.interrupts import current_scope
 from partita.exceptions import TaskTimeoutError
 
 RAISE = object()  # handle_exception's answer: record done, re-raise the exception
@@ -74,11 +75,16 @@ def call_sync(fn: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any
             outcome["error"] = exc
 
     thread = threading.Thread(target=target, name=f"partita-timeout-{what}", daemon=True)
+    scope = current_scope.get()
+    if scope is not None:
+        scope.thread = thread
     thread.start()
     thread.join(timeout)
     if thread.is_alive():
+        if scope is not None:  # stops the shell commands and kernels the run started
+            scope.cancel(f"{what} exceeded its timeout of {timeout:g} s")
         _raise_in_thread(thread, _TimedOut)
-        raise TaskTimeoutError(f"{what} exceeded its timeout of {timeout:g} s")
+        raise own_timeout(what, timeout)
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("value")
@@ -91,7 +97,17 @@ async def call_async(fn: Callable[..., Any], args: Sequence[Any], kwargs: dict[s
     try:
         return await asyncio.wait_for(fn(*args, **kwargs), timeout)
     except asyncio.TimeoutError as exc:
-        raise TaskTimeoutError(f"{what} exceeded its timeout of {timeout:g} s") from exc
+        scope = current_scope.get()
+        if scope is not None:
+            scope.cancel(f"{what} exceeded its timeout of {timeout:g} s")
+        raise own_timeout(what, timeout) from exc
+
+
+def own_timeout(what: str, timeout: float) -> TaskTimeoutError:
+    """The :class:`TaskTimeoutError` of run ``what`` itself (``error.run_label == what``)."""
+    error = TaskTimeoutError(f"{what} exceeded its timeout of {timeout:g} s")
+    error.run_label = what  # type: ignore[attr-defined]
+    return error
 
 
 def run_hooks(hooks: Iterable[Callable[..., Any]], *args: Any) -> None:

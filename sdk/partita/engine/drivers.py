@@ -10,6 +10,8 @@ call the user's function, sleep between retries and hand outcomes back:
 * each attempt: ``begin_attempt()``, then inside ``attempt()`` the call and
   ``handle_success(value)`` or ``handle_exception(exc)``, which return the
   delay before a retry, ``None`` when done, or ``RAISE`` to re-raise;
+* ``abandoned()`` says, after a retry delay, that no further attempt may
+  start (the flow run was interrupted);
 * ``finish()`` returns the final state.
 """
 
@@ -31,15 +33,16 @@ def drive_sync(engine: Any) -> State:
             with engine.attempt():
                 try:
                     value = call_sync(engine.fn, engine.args, engine.kwargs, engine.timeout_seconds, engine.label)
+                    delay = engine.handle_success(value)
                 except BaseException as exc:
                     delay = engine.handle_exception(exc)
                     if delay is RAISE:
                         raise
-                else:
-                    delay = engine.handle_success(value)
             if delay is None:
                 break
             time.sleep(delay)
+            if engine.abandoned():
+                break
     return engine.finish()
 
 
@@ -51,13 +54,14 @@ async def drive_async(engine: Any) -> State:
             with engine.attempt():
                 try:
                     value = await call_async(engine.fn, engine.args, engine.kwargs, engine.timeout_seconds, engine.label)
+                    delay = engine.handle_success(value)
                 except BaseException as exc:
                     delay = engine.handle_exception(exc)
                     if delay is RAISE:
                         raise
-                else:
-                    delay = engine.handle_success(value)
             if delay is None:
                 break
             await asyncio.sleep(delay)
+            if engine.abandoned():
+                break
     return engine.finish()

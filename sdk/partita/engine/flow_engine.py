@@ -17,13 +17,17 @@ its outcome — a failed task fails its flow unless the flow handles it.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
+import contextlib
 import datetime as dt
+import sys
+import threading
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
 from partita.context import FlowRunContext, FlowRunInfo, TaskRunRecord, flow_run_ctx, task_run_ctx
-from partita.engine import events
+from partita.engine import events, interrupts
 from partita.engine.common import RAISE, exception_message, now, retry_delay, run_hooks
 from partita.exceptions import BackendError, ParameterTypeError
 from partita.futures import PartitaFuture
@@ -32,6 +36,14 @@ from partita.states import State, StateType, new_id
 
 if TYPE_CHECKING:
     from partita.flows import Flow
+
+
+_UNWIND_SECONDS = 1.5
+"""How long an interrupted flow run waits for its stopped task runs to return."""
+
+
+def _note_signal(signum: int) -> None:
+    sys.stderr.write("partita: still stopping; recording the interrupted run...\n")
 
 
 class _Attempt:
@@ -46,16 +58,23 @@ class _Attempt:
         runner.start()
         ctx = FlowRunContext(e.flow, e.info, runner, e.recorder, e.log_prints, e.flow.persist_result)
         e.ctx = ctx
-        self._tokens = (flow_run_ctx.set(ctx), task_run_ctx.set(None), log_prints_var.set(e.log_prints))
+        self._scope = interrupts.CancelScope(threading.current_thread())
+        self._signals = interrupts.sigterm_raises() if e.parent_ctx is None else contextlib.nullcontext()
+        self._signals.__enter__()
+        self._tokens = (
+            flow_run_ctx.set(ctx), task_run_ctx.set(None), log_prints_var.set(e.log_prints), interrupts.enter_scope(self._scope),
+        )
         return ctx
 
     def __exit__(self, *exc: Any) -> None:
         try:
             self.engine.ctx.task_runner.shutdown()
         finally:
+            interrupts.exit_scope(self._scope, self._tokens[3])
             flow_run_ctx.reset(self._tokens[0])
             task_run_ctx.reset(self._tokens[1])
             log_prints_var.reset(self._tokens[2])
+            self._signals.__exit__(None, None, None)
 
 
 class FlowRunEngine:
@@ -126,6 +145,8 @@ class FlowRunEngine:
 
     # -- protocol --------------------------------------------------------------------
     def setup(self) -> State | None:
+        if self.parent_ctx is None:
+            interrupts.set_interrupted(False)
         error: ParameterTypeError | None = None
         try:
             validated = self.flow.validate_parameters(self.raw_parameters)
@@ -230,13 +251,10 @@ class FlowRunEngine:
         return state
 
     def handle_exception(self, exc: BaseException) -> Any:
-        self._wait_for_task_runs()
-        if not isinstance(exc, Exception):
-            state = State(StateType.CRASHED, "Crashed", message=f"Execution was interrupted: {exception_message(exc)}")
-            state._attach(exc)
-            self.state = state
-            self._report_final()
+        if not isinstance(exc, Exception):  # KeyboardInterrupt, TerminationSignal, SystemExit
+            self.abort(exc)
             return RAISE
+        self._wait_for_task_runs()
         if self.retries_left > 0:
             self.retries_left -= 1
             attempt = self.flow.retries - self.retries_left
@@ -247,10 +265,66 @@ class FlowRunEngine:
             return delay
         return self._fail(exc, exception_message(exc))
 
+    # -- interrupts ------------------------------------------------------------------
+    def abandoned(self) -> bool:
+        return False
+
+    def abort(self, exc: BaseException) -> None:
+        """End the flow run CRASHED after an interrupt, promptly (as Prefect on a crash).
+
+        Task runs not started never start (CANCELLED), running ones end
+        CRASHED, their child processes and kernels are stopped; the outcome is
+        recorded while further ``SIGINT``/``SIGTERM`` are held off. Idempotent:
+        nothing is done once the flow run has a final state.
+        """
+        if self.info.state is None or self.info.state.is_final():
+            return  # no flow run was created, or its end is recorded
+        with interrupts.deferred_signals(_note_signal):
+            interrupts.set_interrupted(True)
+            reason = f"Execution was interrupted: {exception_message(exc)}"
+            ctx = self.ctx
+            if ctx is not None:
+                ctx.task_runner.cancel()
+                self._close_task_runs(ctx, reason)
+            interrupts.cancel_all(reason)
+            if ctx is not None:  # let stopped tasks unwind, briefly: never wait for user code
+                pending = [f._future for f in ctx.futures if not f._future.done()]
+                if pending:
+                    cf.wait(pending, timeout=_UNWIND_SECONDS)
+            state = State(StateType.CRASHED, "Crashed", message=reason)
+            state._attach(exc)
+            self.state = state
+            try:
+                get_run_logger().error("Crashed: %s", reason)
+            except Exception:
+                pass
+            self._report_final()
+
+    def _close_task_runs(self, ctx: FlowRunContext, reason: str) -> None:
+        from partita.engine.task_engine import NOT_STARTED
+
+        for record in list(ctx.task_runs):
+            current = record.state
+            if record.closed or current is None or current.is_final():
+                continue
+            started = record.start_time is not None
+            record.closed = True
+            record.end_time = now()
+            if started:
+                state = State(StateType.CRASHED, "Crashed", message=reason)
+                record.total_run_time = max(record.total_run_time, (record.end_time - record.start_time).total_seconds())
+            else:
+                state = State(StateType.CANCELLED, "Cancelled", message=NOT_STARTED)
+            state.state_details["task_run_id"] = str(record.id)
+            self.recorder.set_task_run_state(record, state)
+            if events.listeners:
+                events.emit("task_run", record, state)
+
     def _fail(self, exc: BaseException, message: str) -> None:
         from partita.exceptions import TaskTimeoutError
 
-        state = State(StateType.FAILED, "TimedOut" if isinstance(exc, TaskTimeoutError) else "Failed", message=message)
+        own = isinstance(exc, TaskTimeoutError) and getattr(exc, "run_label", None) == self.label
+        state = State(StateType.FAILED, "TimedOut" if own else "Failed", message=message)
         state._attach(exc)
         self.state = state
         try:

@@ -12,11 +12,12 @@ PENDING → RUNNING → COMPLETED/Cached on a cache hit, as Prefect (see :mod:`p
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
 from partita.context import FlowRunContext, TaskRunContext, TaskRunRecord, task_run_ctx
-from partita.engine import events
+from partita.engine import events, interrupts
 from partita.engine.common import RAISE, exception_message, now, retry_delay, run_hooks
 from partita.engine.inputs import contains_upstream, resolve, wait_for_upstream
 from partita.exceptions import RunError, TaskTimeoutError, UpstreamTaskError
@@ -33,7 +34,7 @@ _RUNNING = StateType.RUNNING
 class _Attempt:
     """Context of one attempt: the task-run ContextVar and ``log_prints``."""
 
-    __slots__ = ("engine", "_tokens")
+    __slots__ = ("engine", "_tokens", "_scope")
 
     def __init__(self, engine: "TaskRunEngine") -> None:
         self.engine = engine
@@ -41,9 +42,11 @@ class _Attempt:
     def __enter__(self) -> None:
         e = self.engine
         ctx = TaskRunContext(e.task, e.record, e.flow_ctx, e.log_prints)
-        self._tokens = (task_run_ctx.set(ctx), log_prints_var.set(e.log_prints))
+        self._scope = interrupts.CancelScope(threading.current_thread())
+        self._tokens = (task_run_ctx.set(ctx), log_prints_var.set(e.log_prints), interrupts.enter_scope(self._scope))
 
     def __exit__(self, *exc: Any) -> None:
+        interrupts.exit_scope(self._scope, self._tokens[2])
         task_run_ctx.reset(self._tokens[0])
         log_prints_var.reset(self._tokens[1])
 
@@ -86,6 +89,8 @@ class TaskRunEngine:
 
     # -- state changes ---------------------------------------------------------------
     def _set(self, state: State) -> None:
+        if self.record.closed:  # its flow run was interrupted and recorded the end
+            return
         state.state_details["task_run_id"] = str(self.record.id)
         self.state = state
         self.recorder.set_task_run_state(self.record, state)
@@ -95,6 +100,8 @@ class TaskRunEngine:
     # -- protocol --------------------------------------------------------------------
     def setup(self) -> State | None:
         upstream: list[str] = []
+        if interrupts.interrupted():
+            return self._not_started()
         if self.wait_for or contains_upstream(self.args) or contains_upstream(self.kwargs):
             try:
                 wait_for_upstream(self.wait_for, upstream)
@@ -102,13 +109,27 @@ class TaskRunEngine:
                 self.kwargs = {k: resolve(v, upstream) for k, v in self.kwargs.items()}
             except UpstreamTaskError as exc:
                 self.record.task_inputs = _inputs(upstream)
+                if interrupts.interrupted():
+                    return self._not_started()
                 self._set(State(_PENDING, "NotReady", message=str(exc)))
                 return self.state
             self.record.task_inputs = _inputs(upstream)
+            if interrupts.interrupted():
+                return self._not_started()
         policy = self.task.effective_cache_policy()
         if policy is not None:
             return self._look_up_cache(policy, upstream)
         return None
+
+    def _not_started(self) -> State:
+        """The flow run was interrupted before this task run started: it never will."""
+        self.record.end_time = now()
+        self._set(State(StateType.CANCELLED, "Cancelled", message=NOT_STARTED))
+        return self.record.state  # type: ignore[return-value]
+
+    def abandoned(self) -> bool:
+        """True once the flow run was interrupted: no further attempt starts."""
+        return self.record.closed or interrupts.interrupted()
 
     def _look_up_cache(self, policy: Any, upstream: list[str]) -> State | None:
         from partita.engine.caching import bound_inputs, prepare
@@ -192,7 +213,7 @@ class TaskRunEngine:
             state._attach(exc)
             self._finish(state)
             return RAISE
-        if self.retries_left > 0 and self.task.should_retry(exc):
+        if self.retries_left > 0 and not interrupts.interrupted() and self.task.should_retry(exc):
             self.retries_left -= 1
             attempt = self.task.retries - self.retries_left
             delay = retry_delay(self.task.retry_delay_seconds, attempt, self.task.retry_jitter_factor)
@@ -219,7 +240,12 @@ class TaskRunEngine:
             run_hooks(hooks, self.task, self.record, state)
 
     def finish(self) -> State:
+        if self.record.closed:
+            return self.record.state  # type: ignore[return-value]
         return self.state  # type: ignore[return-value]
+
+
+NOT_STARTED = "not started: the flow run was interrupted"
 
 
 _HIT = object()  # what a cache hit "returns" instead of calling the task's function

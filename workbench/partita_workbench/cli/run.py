@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from partita.exceptions import PartitaError, UserInputError
+from partita.exceptions import PartitaError, TerminationSignal, UserInputError
 from partita_workbench.cli.render import duration_text, state_text
 
 console = Console()
@@ -166,6 +166,8 @@ def run_command(
     live_run = LiveRun()
     unsubscribe = events.subscribe(live_run.on_event)
     started = time.perf_counter()
+    interrupt: BaseException | None = None
+    restore = _signals_interrupt()
     try:
         with Live(live_run.table(), console=console, refresh_per_second=8, transient=True, redirect_stderr=True) as live:
             stop = threading.Event()
@@ -184,8 +186,18 @@ def run_command(
     except PartitaError as exc:
         err_console.print(f"[bold red]Error:[/] {exc}", highlight=False)
         raise typer.Exit(1 if live_run.flow_run is not None else 2)
+    except (KeyboardInterrupt, TerminationSignal) as exc:
+        interrupt = exc
     finally:
         unsubscribe()
+    if interrupt is not None:
+        from partita.engine.interrupts import deferred_signals
+
+        with deferred_signals():
+            _report_interrupt(live_run, flow, interrupt, time.perf_counter() - started)
+        restore()
+        _exit_now(143 if isinstance(interrupt, TerminationSignal) else 130)
+    restore()
     elapsed = time.perf_counter() - started
 
     if live_run.task_runs:
@@ -203,6 +215,63 @@ def run_command(
         err_console.print(f"[bold red]{state.name}:[/] {state.message or 'the run did not complete'}", highlight=False)
     console.print(f"Inspect it: partita flow-run inspect {flow_run_id}", highlight=False)
     raise typer.Exit(0 if state.is_completed() else 1)
+
+
+def _signals_interrupt() -> Any:
+    """Make ``SIGTERM`` raise :class:`TerminationSignal` (``SIGINT`` raises ``KeyboardInterrupt``).
+
+    Returns a function restoring the previous handlers.
+    """
+    import signal
+
+    from partita.engine.interrupts import raise_termination
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.signal(signal.SIGTERM, raise_termination)
+    return lambda: signal.signal(signal.SIGTERM, previous)
+
+
+def _report_interrupt(live_run: LiveRun, flow: Any, interrupt: BaseException, elapsed: float) -> None:
+    """The end of an interrupted run: one line saying so, the summary, where to look."""
+    what = "SIGTERM" if isinstance(interrupt, TerminationSignal) else "Ctrl-C"
+    state = live_run.flow_state
+    if live_run.task_runs:
+        console.print(live_run.table(final=True))
+    if live_run.flow_run is None:
+        err_console.print(f"[bold red]Interrupted[/] ({what}) before the flow run started; nothing was run.", highlight=False)
+        return
+    flow_run = live_run.flow_run
+    err_console.print(
+        f"[bold red]Interrupted[/] ({what}): flow run [bold]{flow_run.name}[/] ({flow_run.id}) of flow "
+        f"[bold]{flow.name}[/] stopped in state ",
+        state_text(state.type.value, state.name) if state is not None else "?",
+        f" after {duration_text(elapsed)}.",
+        sep="",
+        highlight=False,
+    )
+    console.print(f"Inspect it: partita flow-run inspect {flow_run.id}", highlight=False)
+
+
+def _exit_now(code: int) -> None:
+    """Exit with ``code``, without waiting for task threads still stuck in user code.
+
+    Everything of the run is recorded by then (the engine flushed it); only
+    threads that cannot be stopped (a Python task in ``time.sleep``) are left.
+    """
+    import os
+    import sys
+
+    main = threading.main_thread()
+    stuck = [t for t in threading.enumerate() if t is not main and not t.daemon and t.is_alive()]
+    if not stuck:
+        raise typer.Exit(code)
+    from partita.engine.recorder import flush_all
+
+    flush_all(timeout=10.0)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _refresh_everything() -> None:

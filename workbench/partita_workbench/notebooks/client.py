@@ -135,8 +135,10 @@ class PartitaNotebookClient(PapermillNotebookClient):
 class PartitaEngine(NBClientEngine):
     """papermill's nbclient engine with :class:`PartitaNotebookClient` and a :class:`CellWatch`.
 
-    Extra engine arguments: ``watch`` (a :class:`CellWatch`) and
-    ``output_limit`` (characters); the others are papermill's.
+    Extra engine arguments: ``watch`` (a :class:`CellWatch`),
+    ``output_limit`` (characters) and ``cancel_scope`` (a
+    :class:`partita.engine.interrupts.CancelScope` that stops the kernel when
+    the task run is stopped); the others are papermill's.
     """
 
     @classmethod
@@ -151,6 +153,7 @@ class PartitaEngine(NBClientEngine):
         execution_timeout: float | None = None,
         watch: CellWatch | None = None,
         output_limit: int = 1_000_000,
+        cancel_scope: Any = None,
         **kwargs: Any,
     ) -> Any:
         kwargs.pop("input_path", None)
@@ -171,7 +174,32 @@ class PartitaEngine(NBClientEngine):
             options["on_cell_executed"] = watch.cell_executed
         kwargs.pop("startup_timeout", None)
         kwargs.pop("timeout", None)
-        return PartitaNotebookClient(nb_man, **options, **kwargs).execute()
+        client = PartitaNotebookClient(nb_man, **options, **kwargs)
+        if cancel_scope is None:
+            return client.execute()
+
+        def stop() -> None:
+            stop_kernel(client)
+
+        cancel_scope.add(stop)
+        try:
+            return client.execute()
+        finally:
+            cancel_scope.remove(stop)
+
+
+def stop_kernel(client: Any) -> None:
+    """Stop the kernel of ``client`` and whatever it started (its process group).
+
+    Called when the task run is stopped (timeout, interrupt of the flow run);
+    nbclient then sees a dead kernel and the execution ends.
+    """
+    from partita.engine.interrupts import terminate_process_group
+
+    provisioner = getattr(getattr(client, "km", None), "provisioner", None)
+    process = getattr(provisioner, "process", None)
+    if process is not None:
+        terminate_process_group(process, grace=1.0)
 
 
 papermill_engines.register(ENGINE_NAME, PartitaEngine)

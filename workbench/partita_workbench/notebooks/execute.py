@@ -37,6 +37,7 @@ import papermill
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from papermill.exceptions import PapermillExecutionError
 
+from partita.engine.interrupts import current_scope
 from partita.exceptions import InvalidTarget
 
 from partita_workbench.notebooks import client as _client  # registers the "partita" papermill engine
@@ -315,6 +316,7 @@ def run_notebook(
                 execution_timeout=timeout,
                 watch=watch,
                 output_limit=output_limit,
+                cancel_scope=current_scope.get(),  # _isolated() runs it in an empty context
                 # The kernel's working directory, as nbclient's documented
                 # resources["metadata"]["path"]; papermill's own cwd= would
                 # os.chdir() the whole process, which concurrent task runs share.

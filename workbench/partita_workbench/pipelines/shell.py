@@ -8,7 +8,7 @@ from typing import Any
 
 from partita.exceptions import RunError
 
-__all__ = ["ShellCommandError", "run_shell"]
+__all__ = ["ShellCommandError", "ShellCommandStopped", "run_shell"]
 
 _STDERR_TAIL_LINES = 10
 
@@ -30,11 +30,19 @@ class ShellCommandError(RunError):
         super().__init__(f"shell command exited with code {returncode}: {command}\nlast lines of stderr:\n{tail}")
 
 
+class ShellCommandStopped(RunError):
+    """A shell command was stopped because its task run was (timeout, interrupt)."""
+
+    def __init__(self, command: str, reason: str) -> None:
+        self.command = command
+        super().__init__(f"shell command stopped: {reason}: {command}")
+
+
 def run_shell(command: str, cwd: Path, logger: Any, env: dict[str, str] | None = None) -> str:
     """Run ``command`` with the system shell and return what it printed.
 
     Args:
-        command: a command line for ``/bin/sh`` (``subprocess.run(shell=True)``).
+        command: a command line for ``/bin/sh`` (``subprocess.Popen(shell=True)``).
         cwd: working directory.
         env: the process environment (default: this process's).
         logger: receives stdout lines at INFO and stderr lines at WARNING,
@@ -44,20 +52,40 @@ def run_shell(command: str, cwd: Path, logger: Any, env: dict[str, str] | None =
         Standard output, decoded as UTF-8 (undecodable bytes replaced), with
         surrounding whitespace stripped.
 
+    The command runs in a process group of its own; when the task run is
+    stopped (its timeout, an interrupt of the flow run) the group gets
+    ``SIGTERM``, then ``SIGKILL`` two seconds later.
+
     Raises:
         ShellCommandError: non-zero exit code.
+        ShellCommandStopped: the task run was stopped while the command ran.
     """
-    completed = subprocess.run(
+    from partita.engine.interrupts import on_cancel, terminate_process_group
+
+    # its own process group, so stopping the task run (timeout, interrupt)
+    # stops the command and everything it started
+    process = subprocess.Popen(
         command,
         shell=True,
         cwd=cwd,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         encoding="utf-8",
         errors="replace",
         stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
+    with on_cancel(lambda: terminate_process_group(process)) as scope:
+        try:
+            stdout, stderr = process.communicate()
+        except BaseException:
+            terminate_process_group(process, grace=0.5)
+            raise
+    completed = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+    if scope is not None and scope.reason is not None:
+        raise ShellCommandStopped(command, scope.reason)
     for line in completed.stdout.splitlines():
         logger.info("%s", line)
     for line in completed.stderr.splitlines():

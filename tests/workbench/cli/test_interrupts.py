@@ -1,0 +1,179 @@
+"""Ctrl-C and SIGTERM during ``partita run``: the run ends at once, and honestly.
+
+Real ``partita run`` processes get real signals; the SQLite file is read
+afterwards. Expected (as Prefect on a crash): the flow run ends CRASHED, task
+runs that were running end CRASHED, those not started never start
+(CANCELLED), shell commands and kernels are stopped, and the command prints a
+short "Interrupted" line and the summary table.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from support.cli import PARTITA
+
+DATA = Path(__file__).parents[2] / "data" / "interrupts"
+SHELL_MARK = "sleep 59.25"
+
+
+def _start(args: list[str], home: Path, cwd: Path) -> subprocess.Popen:
+    env = {**os.environ, "PARTITA_HOME": str(home), "COLUMNS": "200"}
+    env.pop("PARTITA_API_URL", None)
+    # a process group of its own, as a shell job: a signal to the group is a Ctrl-C in a terminal
+    return subprocess.Popen([*PARTITA, *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+
+
+def _rows(home: Path, sql: str) -> list[tuple]:
+    db = home / "partita.db"
+    if not db.exists():
+        return []
+    try:
+        with sqlite3.connect(db, timeout=2) as c:
+            return c.execute(sql).fetchall()
+    except sqlite3.Error:
+        return []
+
+
+def _wait_running(proc: subprocess.Popen, home: Path, names: set[str], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        running = {n for (n,) in _rows(home, "select name from task_run where state_type = 'RUNNING'")}
+        if names <= running:
+            return
+        if proc.poll() is not None:
+            raise AssertionError(f"partita run ended early:\n{proc.communicate()[0]}")
+        time.sleep(0.2)
+    _kill(proc)
+    raise AssertionError(f"task runs {names} never all RUNNING")
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _finish(proc: subprocess.Popen, timeout: float = 20) -> tuple[str, float]:
+    t0 = time.monotonic()
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill(proc)
+        out, _ = proc.communicate()
+        raise AssertionError(f"partita run still going {timeout} s after the signal:\n{out}")
+    return out, time.monotonic() - t0
+
+
+def _states(home: Path) -> tuple[list[str], dict[str, tuple[str, str]]]:
+    flows = [s for (s,) in _rows(home, "select state_type from flow_run")]
+    tasks = {n: (t, m or "") for n, t, m in _rows(home, "select name, state_type, state_name from task_run")}
+    return flows, tasks
+
+
+def _processes_with(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is gone for our purpose
+        return (Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]) != "Z"
+    except OSError:
+        return False
+
+
+def _eventually(check, timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.2)
+    return check()
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    work = tmp_path / "work"
+    shutil.copytree(DATA, work)
+    return work
+
+
+def _check_pipeline_stopped(home: Path, work: Path, out: str) -> None:
+    flows, tasks = _states(home)
+    assert flows == ["CRASHED"], out
+    assert tasks["first"][0] == "COMPLETED"
+    assert tasks["long"][0] == "CRASHED", tasks
+    assert tasks["nb"][0] == "CRASHED", tasks
+    assert tasks["after"] == ("CANCELLED", "Cancelled"), tasks
+    assert "Interrupted" in out and "Crashed" in out, out
+    assert "after" in out and "not started" in out  # the summary table
+    assert _eventually(lambda: not _processes_with(SHELL_MARK)), "the shell command was left running"
+    kernel = int((work / "kernel.pid").read_text())
+    assert _eventually(lambda: not _alive(kernel)), "the notebook's kernel was left running"
+
+
+@pytest.mark.timeout(240)
+def test_ctrl_c_stops_shell_commands_and_kernels_and_records_a_crash(tmp_path: Path, workdir: Path) -> None:
+    home = tmp_path / "home"
+    proc = _start(["run", "shell_sleep.yaml"], home, workdir)
+    _wait_running(proc, home, {"long", "nb"})
+    _eventually(lambda: (workdir / "kernel.pid").exists())
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C
+    out, waited = _finish(proc)
+    assert proc.returncode == 130, out
+    assert waited < 15, f"took {waited:.1f} s to stop"
+    _check_pipeline_stopped(home, workdir, out)
+
+
+@pytest.mark.timeout(240)
+def test_sigterm_to_the_process_alone_stops_everything_it_started(tmp_path: Path, workdir: Path) -> None:
+    home = tmp_path / "home"
+    proc = _start(["run", "shell_sleep.yaml"], home, workdir)
+    _wait_running(proc, home, {"long", "nb"})
+    _eventually(lambda: (workdir / "kernel.pid").exists())
+    os.kill(proc.pid, signal.SIGTERM)  # not the group: only partita itself hears it
+    out, waited = _finish(proc)
+    assert proc.returncode == 143, out
+    assert waited < 15, f"took {waited:.1f} s to stop"
+    assert "SIGTERM" in out
+    _check_pipeline_stopped(home, workdir, out)
+
+
+@pytest.mark.timeout(240)
+def test_a_second_ctrl_c_does_not_leave_the_run_running(tmp_path: Path, workdir: Path) -> None:
+    home = tmp_path / "home"
+    proc = _start(["run", "sleepy.py:sleepy"], home, workdir)
+    _wait_running(proc, home, {"nap"})
+    os.killpg(proc.pid, signal.SIGINT)
+    time.sleep(0.3)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, waited = _finish(proc)
+    assert proc.returncode == 130, out
+    assert waited < 15, f"took {waited:.1f} s to stop (the Python task sleeps 60 s)"
+    flows, tasks = _states(home)
+    assert flows == ["CRASHED"], out
+    assert tasks["nap"][0] == "CRASHED"
+    assert tasks["after"][0] == "CANCELLED"
+    assert "AFTER RAN" not in out
