@@ -192,15 +192,24 @@ def test_subflow_is_a_child_flow_run_linked_to_a_parent_task_run(client):
 
 
 def test_submit_futures_wait_and_as_completed():
+    # each task waits for its gate; the flow opens one gate at a time, so the
+    # completion order is fixed whatever the machine's load
+    gates = {x: threading.Event() for x in (1, 2, 3)}
+
     @task
-    def sleepy(x):
-        time.sleep(0.3 * x)
+    def gated(x):
+        assert gates[x].wait(30)
         return x
 
     @flow
     def f():
-        futures = [sleepy.submit(x) for x in (3, 1, 2)]
-        order = [fut.result() for fut in as_completed(futures)]
+        futures = [gated.submit(x) for x in (3, 1, 2)]
+        gates[1].set()
+        order = []
+        for fut in as_completed(futures, timeout=60):
+            order.append(fut.result())
+            if order[-1] < 3:
+                gates[order[-1] + 1].set()
         done, not_done = wait(futures)
         assert len(done) == 3 and not not_done
         assert all(fut.state.is_completed() for fut in futures)
