@@ -6,6 +6,8 @@ import asyncio
 import contextvars
 import ctypes
 import datetime as dt
+import os
+import traceback
 import random
 import threading
 from typing import Any, Callable, Iterable, Sequence
@@ -24,6 +26,42 @@ def exception_message(exc: BaseException) -> str:
     """``"TypeName: message"`` — the message of a FAILED state."""
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+_OWN_DIRS = tuple(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep + sub for sub in ("engine", "tasks.py", "flows.py", "states.py", "futures.py")
+)
+_MAX_FRAMES = 40
+
+
+def failure_details(exc: BaseException) -> dict[str, Any]:
+    """An exception raised by user code as data for ``state_details["failure"]``.
+
+    Returns:
+        ``ename``, ``evalue``, ``traceback`` (lines of the traceback without the
+        engine's own frames, at most the innermost 40), and ``file``, ``line``,
+        ``function`` of the innermost frame of the user's code (not the
+        engine's, not a library's when a user frame exists), or ``None`` each.
+    """
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(_OWN_DIRS)]
+    user = [f for f in frames if not _is_library(f.filename)] or frames
+    where = user[-1] if user else None
+    lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames[-_MAX_FRAMES:]), *traceback.format_exception_only(type(exc), exc)]
+    return {
+        "ename": type(exc).__name__,
+        "evalue": str(exc),
+        "traceback": "".join(lines).rstrip("\n").split("\n"),
+        "file": where.filename if where else None,
+        "line": where.lineno if where else None,
+        "function": where.name if where else None,
+    }
+
+
+def _is_library(filename: str) -> bool:
+    return "site-packages" in filename or "dist-packages" in filename or filename.startswith(_STDLIB)
+
+
+_STDLIB = os.path.dirname(os.__file__) + os.sep
 
 
 def retry_delay(retry_delay_seconds: float | Sequence[float] | None, attempt: int, jitter_factor: float | None) -> float:

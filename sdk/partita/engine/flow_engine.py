@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from partita.context import FlowRunContext, FlowRunInfo, TaskRunRecord, flow_run_ctx, task_run_ctx
 from partita.engine import events, interrupts
-from partita.engine.common import RAISE, exception_message, now, retry_delay, run_hooks
+from partita.engine.common import RAISE, exception_message, failure_details, now, retry_delay, run_hooks
 from partita.exceptions import BackendError, ParameterTypeError
 from partita.futures import PartitaFuture
 from partita.logging import get_run_logger, log_prints_var, setup_logging
@@ -323,12 +323,19 @@ class FlowRunEngine:
     def _fail(self, exc: BaseException, message: str) -> None:
         from partita.exceptions import TaskTimeoutError
 
+        from partita.exceptions import PartitaError
+
         own = isinstance(exc, TaskTimeoutError) and getattr(exc, "run_label", None) == self.label
-        state = State(StateType.FAILED, "TimedOut" if own else "Failed", message=message)
+        details = None if isinstance(exc, PartitaError) else failure_details(exc)
+        state = State(StateType.FAILED, "TimedOut" if own else "Failed", message=message,
+                      state_details={"failure": details} if details else None)
         state._attach(exc)
         self.state = state
         try:
-            get_run_logger().error("Finished in state %s: %s", state.name, message)
+            logger = get_run_logger()
+            if details is not None:  # as Prefect: the traceback of what the flow function raised
+                logger.error("Encountered exception during execution: %r\n%s", exc, "\n".join(details["traceback"]))
+            logger.error("Finished in state %s: %s", state.name, message)
         except Exception:
             pass
         return None

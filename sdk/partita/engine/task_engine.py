@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from partita.context import FlowRunContext, TaskRunContext, TaskRunRecord, task_run_ctx
 from partita.engine import events, interrupts
-from partita.engine.common import RAISE, exception_message, now, retry_delay, run_hooks
+from partita.engine.common import RAISE, exception_message, failure_details, now, retry_delay, run_hooks
 from partita.engine.inputs import contains_upstream, resolve, wait_for_upstream
-from partita.exceptions import RunError, TaskTimeoutError, UpstreamTaskError
+from partita.exceptions import PartitaError, RunError, TaskTimeoutError, UpstreamTaskError
 from partita.logging import log_prints_var
 from partita.states import State, StateType, new_id
 
@@ -219,6 +219,7 @@ class TaskRunEngine:
             delay = retry_delay(self.task.retry_delay_seconds, attempt, self.task.retry_jitter_factor)
             when = now() + dt.timedelta(seconds=delay)
             self._set(State(StateType.SCHEDULED, "AwaitingRetry", message=exception_message(exc), state_details={"scheduled_time": when.isoformat()}))
+            _log_failure(exc, None, f"Retry {attempt}/{self.task.retries} will start {delay:g} second(s) from now")
             return delay
         self._fail(exc, exception_message(exc))
         return None
@@ -226,6 +227,9 @@ class TaskRunEngine:
     def _fail(self, exc: BaseException, message: str) -> None:
         name = "TimedOut" if isinstance(exc, TaskTimeoutError) else "Failed"
         details = getattr(exc, "details", None) if isinstance(exc, RunError) else None
+        if details is None and not isinstance(exc, PartitaError):  # the user's code raised: keep where
+            details = failure_details(exc)
+        _log_failure(exc, details, "Retries are exhausted")
         state = State(StateType.FAILED, name, message=message, state_details={"failure": details} if details else None)
         state._attach(exc)
         self._finish(state)
@@ -257,6 +261,25 @@ def _hit(*args: Any, **kwargs: Any) -> Any:
 
 async def _hit_async(*args: Any, **kwargs: Any) -> Any:
     return _HIT
+
+
+def _log_failure(exc: BaseException, details: dict[str, Any] | None, outcome: str) -> None:
+    """Log a failed attempt at ERROR, as Prefect: ``Task run failed with exception: ... - <outcome>``.
+
+    The traceback (the user's frames) follows when the user's code raised;
+    Partita's own errors (a shell command's exit code, a notebook cell's
+    error) say everything in their message.
+    """
+    try:
+        from partita.logging import get_run_logger
+
+        if isinstance(exc, PartitaError):
+            get_run_logger().error("Task run failed with exception: %s - %s", exception_message(exc), outcome)
+            return
+        lines = (details or failure_details(exc))["traceback"]
+        get_run_logger().error("Task run failed with exception: %r - %s\n%s", exc, outcome, "\n".join(lines))
+    except Exception:  # logging must never change the outcome of a run
+        pass
 
 
 def _inputs(upstream: list[str]) -> dict[str, list[dict[str, Any]]]:

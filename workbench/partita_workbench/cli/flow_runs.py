@@ -124,13 +124,15 @@ def inspect(
             result = f"[red]{tr.state.message}[/]"
         tasks.add_row(tr.name, state_text(tr.state_type and tr.state_type.value, tr.state_name), duration_text(tr.total_run_time),
                       str(tr.run_count), _history(task_states[tr.id]), result)
-    failures = [_failure_panel(tr.name, tr.state.state_details["failure"]) for tr in task_runs
+    failures = [_failure_panel(f"task run {tr.name!r}", tr.state.state_details["failure"]) for tr in task_runs
                 if tr.state and isinstance(tr.state.state_details.get("failure"), dict)]
+    if run.state and isinstance(run.state.state_details.get("failure"), dict):
+        failures.append(_failure_panel(f"flow run {run.name!r}", run.state.state_details["failure"]))
     console.print(Group(head, "", history, "", tasks, *failures))
 
 
-def _failure_panel(task_run_name: str, failure: dict) -> Panel:
-    """A task run's failure details (``state_details["failure"]``, e.g. a notebook cell's error)."""
+def _failure_panel(run_name: str, failure: dict) -> Panel:
+    """A run's failure details (``state_details["failure"]``: a notebook cell's error, a Python traceback)."""
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column(overflow="fold")
@@ -142,6 +144,8 @@ def _failure_panel(task_run_name: str, failure: dict) -> Panel:
                   f"In [{failure['execution_count']}]" if failure.get("execution_count") else "",
                   f"line {failure['line']}" if failure.get("line") else ""]
         grid.add_row("Cell", ", ".join([cell, *[e for e in extras if e]]))
+    if failure.get("file"):
+        grid.add_row("Raised at", f"{failure['file']}:{failure.get('line')} in {failure.get('function')}")
     if failure.get("kind"):
         grid.add_row("Kind", str(failure["kind"]))
     error = f"{failure.get('ename', '')}: {failure.get('evalue', '')}".strip(": ")
@@ -154,7 +158,7 @@ def _failure_panel(task_run_name: str, failure: dict) -> Panel:
         grid.add_row("Traceback", Text("\n".join(traceback[-20:])))
     if failure.get("output_notebook"):
         grid.add_row("Executed notebook", str(failure["output_notebook"]))
-    return Panel(grid, title=f"Failure of task run {task_run_name!r}", title_align="left", border_style="red")
+    return Panel(grid, title=f"Failure of {run_name}", title_align="left", border_style="red")
 
 
 @app.command("logs")
@@ -170,12 +174,12 @@ def logs(
     with _client() as client:
         try:
             run_id = _resolve_id(client, flow_run_id)
-            client.read_flow_run(run_id)
+            flow_run = client.read_flow_run(run_id)
             task_names = {tr.id: tr.name for tr in client.read_task_runs(run_id)}
             records = client.read_logs(flow_run_id=run_id, level=number)
         except (ObjectNotFound, BackendError) as exc:
             err_console.print(f"[bold red]Error:[/] {exc}")
             raise typer.Exit(1)
     for r in records:
-        where = f"Task run {task_names.get(r.task_run_id, r.task_run_id)!r}" if r.task_run_id else "Flow run"
+        where = f"Task run {task_names.get(r.task_run_id, r.task_run_id)!r}" if r.task_run_id else f"Flow run {flow_run.name!r}"
         console.print(f"{time_text(r.timestamp)} | {logging.getLevelName(r.level):<7} | {where} - {r.message}", highlight=False, markup=False)
