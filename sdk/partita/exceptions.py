@@ -5,6 +5,7 @@ place (file:line:col, flow, task, parameter, notebook cell) and says what to do:
 
     PartitaError
     ├── UserInputError               bad input given by the user
+    │   ├── ConfigurationError       a PARTITA_* setting, or what it points at, is wrong
     │   ├── ParameterTypeError       flow parameters that do not match the signature
     │   ├── InvalidTarget            a run target that cannot be found or loaded
     │   ├── ValidationError          a pipeline / notebook that fails validation
@@ -31,6 +32,10 @@ class PartitaError(Exception):
 
 class UserInputError(PartitaError):
     """Input given by the user is wrong; the message says where and how to fix it."""
+
+
+class ConfigurationError(UserInputError):
+    """A setting (``PARTITA_*`` variable) or the environment it names is wrong: the message says which and what to do."""
 
 
 class ParameterTypeError(UserInputError):

@@ -34,8 +34,10 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class Settings(BaseSettings):
@@ -57,6 +59,13 @@ class Settings(BaseSettings):
     notebook_fallback_kernel: str | None = None
     notebook_output_limit: int = 1_000_000
 
+    @field_validator("logging_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in _LEVELS:
+            raise ValueError(f"unknown level; use one of {', '.join(_LEVELS)}")
+        return value.upper()
+
     def resolved_database_url(self) -> str:
         """The backend database URL: the setting, or ``<home>/partita.db`` (SQLite, aiosqlite)."""
         if self.database_url:
@@ -72,5 +81,24 @@ class Settings(BaseSettings):
 
 @functools.lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process's settings, read from the environment on first use."""
-    return Settings()
+    """The process's settings, read from the environment on first use.
+
+    Raises:
+        partita.exceptions.ConfigurationError: a ``PARTITA_*`` variable holds
+            a value of the wrong type (the message names the variable).
+    """
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        import os
+
+        from partita.exceptions import ConfigurationError
+
+        problems = []
+        for error in exc.errors():
+            name = "PARTITA_" + "_".join(str(p) for p in error["loc"]).upper()
+            message = str(error["msg"]).removeprefix("Value error, ")
+            problems.append(f"{name}={os.environ.get(name, '')!r}: {message[:1].lower()}{message[1:]}")
+        raise ConfigurationError("bad setting " + "; ".join(problems) + " — fix the variable or unset it") from None

@@ -27,5 +27,25 @@ app.add_typer(server.app, name="server")
 
 
 def main() -> None:
-    """Entry point of the ``partita`` console script."""
-    app(args=run.normalize_refresh(sys.argv[1:]), prog_name="partita")
+    """Entry point of the ``partita`` console script.
+
+    A wrong setting or environment ends with one ``Error:`` line and exit
+    code 1 (see :mod:`partita_workbench.cli.errors`).
+    """
+    from partita.exceptions import PartitaError
+
+    try:
+        app(args=run.normalize_refresh(sys.argv[1:]), prog_name="partita")
+    except Exception as exc:
+        from partita_workbench.cli.errors import explain
+
+        try:
+            error = explain(exc)
+        except PartitaError as settings_error:  # the settings themselves cannot be read
+            error = settings_error
+        if error is None:
+            raise
+        from rich.console import Console
+
+        Console(stderr=True).print(f"[bold red]Error:[/] {error}", highlight=False)
+        sys.exit(1)

@@ -43,7 +43,7 @@ def _resolve_id(client, run_id: str) -> uuid.UUID:
 
 
 @app.command("ls")
-def ls(limit: int = typer.Option(20, help="How many runs to show, newest first.")) -> None:
+def ls(limit: int = typer.Option(20, min=1, help="How many runs to show, newest first.")) -> None:
     """List recent flow runs, newest first."""
     from partita.client.schemas import FlowRunFilter
 

@@ -17,7 +17,7 @@ err_console = Console(stderr=True)
 @app.command("start")
 def start(
     host: str = typer.Option(None, help="Address to bind (default PARTITA_SERVER_HOST or 127.0.0.1)."),
-    port: int = typer.Option(None, help="Port to bind (default PARTITA_SERVER_PORT or 4200)."),
+    port: int = typer.Option(None, min=1, max=65535, help="Port to bind (default PARTITA_SERVER_PORT or 4200)."),
 ) -> None:
     """Start the backend (uvicorn) with the database from PARTITA_DATABASE_URL or PARTITA_HOME.
 
@@ -27,7 +27,23 @@ def start(
     from partita_workbench.server import run_server
 
     settings = get_settings()
+    _check_database(settings.resolved_database_url())  # a bad URL or database: one line, before uvicorn starts
     run_server(host=host or settings.server_host, port=port or settings.server_port)
+
+
+def _check_database(url: str) -> None:
+    """Connect to the database once; its errors are explained by :mod:`partita_workbench.cli.errors`."""
+    from partita_workbench.server.database import create_engine
+
+    async def connect() -> None:
+        engine = create_engine(url)
+        try:
+            async with engine.connect():
+                pass
+        finally:
+            await engine.dispose()
+
+    asyncio.run(connect())
 
 
 def _database_url() -> str:
