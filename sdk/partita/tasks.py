@@ -191,9 +191,9 @@ class Task(Generic[P, R]):
         flow_ctx = flow_run_ctx.get()
         if flow_ctx is None:
             return self.fn(*args, **kwargs)
+        if self.is_async:  # the task run exists once the call is awaited: an un-awaited call leaves none
+            return _unwrap_async(lambda: TaskRunEngine(self, args, kwargs, wait_for, flow_ctx), return_state)
         engine = TaskRunEngine(self, args, kwargs, wait_for, flow_ctx)
-        if self.is_async:
-            return _unwrap_async(engine, return_state)
         state = drive_sync(engine)
         engine.record.handled = True  # the outcome goes straight back to the caller
         return state if return_state else _outcome(state)
@@ -223,7 +223,8 @@ class Task(Generic[P, R]):
         are passed whole to every run; strings and bytes count as non-iterable.
 
         Raises:
-            ValueError: iterable arguments of different lengths.
+            ValueError: iterable arguments of different lengths, or none at all.
+            RuntimeError: called outside a running flow.
         """
         from partita.engine.inputs import unmapped
 
@@ -237,7 +238,15 @@ class Task(Generic[P, R]):
         mapped_kws = {k: is_mapped(kwargs[k]) for k in kwargs}
         if len(lengths) > 1:
             raise ValueError(f"{self.name}.map(): iterable arguments have different lengths {sorted(lengths)}")
-        n = lengths.pop() if lengths else 0
+        if not lengths:  # as Prefect's MappingMissingIterable
+            raise ValueError(
+                f"{self.name}.map() needs at least one iterable argument (a list, tuple, range...); got "
+                f"{', '.join(type(v).__name__ for v in [*args, *kwargs.values()]) or 'no arguments'}; "
+                f"wrap values passed whole to every run in unmapped()"
+            )
+        if flow_run_ctx.get() is None:
+            raise RuntimeError(f"{self.name}.map() needs a running flow; call it inside a @flow function")
+        n = lengths.pop()
 
         def plain(v: Any) -> Any:
             return v.value if isinstance(v, unmapped) else v
@@ -257,7 +266,8 @@ def _outcome(state: State) -> Any:
     return state.result()
 
 
-async def _unwrap_async(engine: Any, return_state: bool) -> Any:
+async def _unwrap_async(make_engine: Any, return_state: bool) -> Any:
+    engine = make_engine()
     state = await drive_async(engine)
     engine.record.handled = True
     return state if return_state else _outcome(state)

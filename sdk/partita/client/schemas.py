@@ -51,6 +51,27 @@ class StateModel(APIModel):
     state_details: dict[str, Any] = Field(default_factory=dict)
     data: dict[str, Any] | None = None
 
+    def to_state(self) -> Any:
+        """This state as a :class:`partita.State`."""
+        from partita.states import State
+
+        return State.from_json(self)
+
+    def result(self, raise_on_failure: bool = True) -> Any:
+        """The run's result, loaded from result storage (:meth:`partita.State.result`, as Prefect's).
+
+        Raises:
+            partita.exceptions.FailedRun: the run did not complete (unless ``raise_on_failure`` is false).
+            partita.exceptions.MissingResult: the result was not persisted.
+        """
+        return self.to_state().result(raise_on_failure=raise_on_failure)
+
+    def is_completed(self) -> bool:
+        return self.type is StateType.COMPLETED
+
+    def is_failed(self) -> bool:
+        return self.type is StateType.FAILED
+
 
 class TaskRunStateModel(StateModel):
     """A state tagged with the task run it belongs to (used in batches)."""
