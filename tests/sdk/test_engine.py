@@ -80,15 +80,27 @@ def test_flow_that_handles_a_failed_task_completes(client):
     assert state.is_completed() and state.result() == "fine"
 
 
-def test_unobserved_failed_submission_fails_the_flow(client):
+def test_unobserved_failed_submission_leaves_the_flow_completed_as_prefect_3(client, caplog):
+    # Prefect 3: "In any other situation in which the flow returns without error,
+    # it will be marked as COMPLETED" -- the return value decides, not the task runs
     @flow
     def fire_and_forget():
         boom.submit("lost")
         add.submit(1)
 
-    state = fire_and_forget(return_state=True)
-    assert state.is_failed()
-    assert "1 of 2 task runs did not complete" in state.message and "boom" in state.message
+    with caplog.at_level("WARNING"):
+        state = fire_and_forget(return_state=True)
+    assert state.is_completed()
+    assert recorded(client, state)["boom"][-1] == "Failed"
+    assert "1 of 2 task runs did not complete and the flow did not use their outcome: 'boom'" in caplog.text
+
+
+def test_returned_failed_future_fails_the_flow(client):
+    @flow
+    def returns_it():
+        return boom.submit("kept")
+
+    assert returns_it(return_state=True).is_failed()
 
 
 def test_retries_with_delay_list_go_through_awaiting_retry(client):

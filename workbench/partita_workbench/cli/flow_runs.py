@@ -99,7 +99,13 @@ def inspect(
     head.add_row("Parameters", json.dumps(run.parameters, default=str))
     head.add_row("Started", time_text(run.start_time))
     head.add_row("Ended", time_text(run.end_time))
-    head.add_row("Duration", duration_text(run.total_run_time))
+    if run.end_time is None and run.start_time is not None:  # still going: time so far
+        import datetime as dt
+
+        so_far = (dt.datetime.now(dt.timezone.utc) - _aware(run.start_time)).total_seconds()
+        head.add_row("Duration", f"{duration_text(so_far)} so far")
+    else:
+        head.add_row("Duration", duration_text(run.total_run_time))
     if run.parent_task_run_id:
         head.add_row("Parent task run", str(run.parent_task_run_id))
     if run.state and run.state.data:
@@ -129,6 +135,12 @@ def inspect(
     if run.state and isinstance(run.state.state_details.get("failure"), dict):
         failures.append(_failure_panel(f"flow run {run.name!r}", run.state.state_details["failure"]))
     console.print(Group(head, "", history, "", tasks, *failures))
+
+
+def _aware(moment):
+    import datetime as dt
+
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.timezone.utc)
 
 
 def _failure_panel(run_name: str, failure: dict) -> Panel:

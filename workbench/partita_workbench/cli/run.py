@@ -46,6 +46,14 @@ class LiveRun:
         self.flow_run: Any = None
         self.flow_state: Any = None
         self.root_id: Any = None
+        self.started_at: Any = None  # timestamp of the flow run's first Running state
+
+    def duration(self, fallback: float) -> float:
+        """Seconds from the flow run's start to its final state (as ``flow-run ls`` shows), else ``fallback``."""
+        state = self.flow_state
+        if self.started_at is None or state is None or not state.is_final():
+            return fallback
+        return max(0.0, (state.timestamp - self.started_at).total_seconds())
 
     def on_event(self, kind: str, run: Any, state: Any) -> None:
         with self.lock:
@@ -54,6 +62,8 @@ class LiveRun:
                     self.root_id = run.id
                 if run.id == self.root_id:
                     self.flow_run, self.flow_state = run, state
+                    if state.type.value == "RUNNING" and self.started_at is None:
+                        self.started_at = state.timestamp
             elif run.flow_run_id != self.root_id:
                 return
             elif kind == "task_run":
@@ -76,6 +86,12 @@ class LiveRun:
         if cached:
             table.add_column("Cache")
         table.add_column("Result / message", overflow="fold", max_width=80)
+        hidden: list[Any] = []
+        if len(rows) > MAX_ROWS:  # a big .map: the task runs that did not complete first, then a count of the rest
+            ordered = sorted(range(len(rows)), key=lambda i: (rows[i][1].type.value == "COMPLETED", i))
+            keep = set(ordered[: MAX_ROWS - 1])
+            hidden = [state for i, (_, state) in enumerate(rows) if i not in keep]
+            rows = [row for i, row in enumerate(rows) if i in keep]
         for record, state in rows:
             detail = ""
             cells = progress.get(record.id)
@@ -94,8 +110,17 @@ class LiveRun:
             if cached:
                 row.append(_cache_text(state))
             table.add_row(*row, detail)
+        if hidden:
+            counts: dict[str, int] = {}
+            for state in hidden:
+                counts[state.name] = counts.get(state.name, 0) + 1
+            text = ", ".join(f"{n} {name}" for name, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+            table.add_row(f"… {len(hidden)} more", text, "", *([""] if cached else []), "see partita flow-run inspect")
         return table
 
+
+MAX_ROWS = 40
+"""Most task-run rows the live view and the summary show; the rest are counted by state."""
 
 REFRESH_ALL = "*"
 """What a bare ``--refresh`` stands for (see :func:`normalize_refresh`)."""
@@ -138,6 +163,7 @@ def run_command(
         [], "--refresh", metavar="[TASK]",
         help="Run tasks again instead of taking cached results: all of them, or the pipeline task named (repeatable).",
     ),
+    kernel: str = typer.Option(None, "--kernel", help="For a notebook: the Jupyter kernel to run it on instead of its own."),
 ) -> None:
     """Run TARGET on the engine, record it, and print a summary table."""
     from partita.engine import events
@@ -157,7 +183,7 @@ def run_command(
             raise UserInputError(f"--refresh TASK is for pipeline files; use a bare --refresh to run every task of {target} again")
         if refresh_all and not is_pipeline:
             _refresh_everything()
-        flow = load_target(target, refresh=True if refresh_all else tasks_to_refresh)
+        flow = load_target(target, refresh=True if refresh_all else tasks_to_refresh, kernel=kernel)
         parameters = parse_parameters(flow, param)
     except UserInputError as exc:
         err_console.print(f"[bold red]Error:[/] {exc}", highlight=False, markup=True)
@@ -207,7 +233,7 @@ def run_command(
     console.print(
         f"Flow run [bold]{name}[/] ({flow_run_id}) of flow [bold]{flow.name}[/] finished in state ",
         state_text(state.type.value, state.name),
-        f" after {duration_text(elapsed)}.",
+        f" after {duration_text(live_run.duration(elapsed))}.",
         sep="",
         highlight=False,
     )
@@ -246,7 +272,7 @@ def _report_interrupt(live_run: LiveRun, flow: Any, interrupt: BaseException, el
         f"[bold red]Interrupted[/] ({what}): flow run [bold]{flow_run.name}[/] ({flow_run.id}) of flow "
         f"[bold]{flow.name}[/] stopped in state ",
         state_text(state.type.value, state.name) if state is not None else "?",
-        f" after {duration_text(elapsed)}.",
+        f" after {duration_text(live_run.duration(elapsed))}.",
         sep="",
         highlight=False,
     )

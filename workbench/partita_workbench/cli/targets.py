@@ -18,19 +18,36 @@ from partita.flows import Flow
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
-def load_target(target: str, *, refresh: bool | list[str] = False) -> Flow:
+def _check_kernel(path: Path, kernel: str | None) -> None:
+    """Fail before the run when the notebook's kernel is not installed (and there is no fallback)."""
+    import json
+
+    from partita_workbench.notebooks.kernels import choose_kernel
+
+    try:
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # notebook_flow reports unreadable notebooks
+    if isinstance(notebook, dict):
+        choose_kernel(notebook, kernel)
+
+
+def load_target(target: str, *, refresh: bool | list[str] = False, kernel: str | None = None) -> Flow:
     """The flow a target names.
 
     Args:
         target: ``pipeline.yaml``, ``notebook.ipynb`` or ``file.py:flow_name``.
         refresh: for a pipeline, ``True`` or task keys to run again instead
             of taking them from the cache (see :func:`~partita_workbench.pipelines.compile_pipeline`).
+        kernel: for a notebook, the kernel to run it on instead of its own.
 
     Raises:
         partita.exceptions.InvalidTarget: missing file, unknown kind, or a name
             that is not a ``@flow``.
         partita.exceptions.ValidationError: an invalid pipeline (every problem
             as ``path:line:col: message``).
+        partita_workbench.notebooks.kernels.KernelNotFound: the notebook's
+            kernel (or ``kernel``) is not installed; checked before any run.
     """
     path_part, _, attr = target.rpartition(":") if target.count(":") and target.rsplit(":", 1)[0].endswith(".py") else (target, "", "")
     if attr:
@@ -46,10 +63,14 @@ def load_target(target: str, *, refresh: bool | list[str] = False) -> Flow:
             return compile_ploomber(load_ploomber(path))
 
         return compile_pipeline(load_pipeline(path), refresh=refresh)
+    if kernel is not None and path.suffix != ".ipynb":
+        raise InvalidTarget(f"{target}: --kernel is for notebooks; in a pipeline set `kernel:` on the notebook task")
     if path.suffix == ".ipynb":
         from partita_workbench.notebooks import notebook_flow
 
-        return notebook_flow(path)
+        flow = notebook_flow(path, kernel_name=kernel)
+        _check_kernel(path, kernel)
+        return flow
     if path.suffix == ".py":
         raise InvalidTarget(f"{target}: name the flow to run, as {target}:flow_name")
     raise InvalidTarget(f"{target}: unknown kind of target; give a pipeline .yaml, a notebook .ipynb or file.py:flow_name")
@@ -85,13 +106,15 @@ def parse_parameters(flow: Flow, pairs: list[str]) -> dict[str, Any]:
     a string when not. The flow's pydantic validation then coerces it.
 
     Raises:
-        partita.exceptions.InvalidTarget: a pair without ``=``.
+        partita.exceptions.InvalidTarget: a pair without ``=``, or a parameter given twice.
     """
     parameters: dict[str, Any] = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep or not key:
             raise InvalidTarget(f"-p {pair!r}: write parameters as key=value")
+        if key in parameters:
+            raise InvalidTarget(f"-p {pair!r}: parameter {key!r} is given twice; give each parameter once")
         if _wants_string(flow.signature.parameters.get(key)):
             parameters[key] = raw
             continue

@@ -27,6 +27,7 @@ import os
 import re
 import tempfile
 import threading
+import warnings
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -35,11 +36,11 @@ import fsspec
 import nbformat
 import papermill
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat.validator import MissingIDFieldWarning
 from papermill.exceptions import PapermillExecutionError
 
 from partita.engine.interrupts import current_scope
 from partita.exceptions import InvalidTarget
-
 from partita_workbench.notebooks import client as _client  # registers the "partita" papermill engine
 from partita_workbench.notebooks.context import current_run, current_task_run, run_logger
 from partita_workbench.notebooks.errors import (
@@ -61,6 +62,11 @@ __all__ = ["NotebookCellError", "NotebookExecutionError", "run_notebook", "defau
 _INJECTED_TAG = "injected-parameters"  # papermill's tag of the cell it adds
 _ERROR_MARKER_TAG = "papermill-error-cell-tag"  # papermill's tag of its error banners
 _MAX_LOGGED_OUTPUT = 4000  # characters of a cell's printed output sent to the log
+
+
+# nbformat adds missing cell ids itself (to its copy; the user's file is not
+# changed); its warning names only its own internals, so it is not shown
+warnings.filterwarnings("ignore", category=MissingIDFieldWarning)
 
 
 def default_output_path(notebook: str | Path, storage: str | None = None) -> str:

@@ -36,8 +36,8 @@ class KernelNotFound(UserInputError):
         self.available = available
         names = ", ".join(available) or "none"
         super().__init__(
-            f"kernel '{kernel_name}' not found; available: {names}; set kernel: in the task to choose one"
-            " (or configure a fallback kernel with PARTITA_NOTEBOOK_FALLBACK_KERNEL)"
+            f"kernel '{kernel_name}' not found; available: {names}; choose one with `partita run NOTEBOOK --kernel NAME`"
+            " or `kernel:` in the pipeline task, or set a fallback kernel with PARTITA_NOTEBOOK_FALLBACK_KERNEL"
         )
 
 
