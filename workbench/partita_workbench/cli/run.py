@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -110,8 +111,6 @@ def normalize_refresh(args: list[str]) -> list[str]:
 
 
 def _is_target(text: str) -> bool:
-    from pathlib import Path
-
     return Path(text.rsplit(":", 1)[0] if ".py:" in text else text).is_file()
 
 
@@ -131,10 +130,10 @@ def run_command(
     refresh_all = REFRESH_ALL in refresh
     tasks_to_refresh = [name for name in refresh if name != REFRESH_ALL]
     is_pipeline = target.endswith(YAML_SUFFIXES)
-    if is_pipeline:
+    if is_pipeline and Path(target).is_file():
         problems = file_problems(target)
         if problems:
-            print_report({target: problems})
+            print_report({target: problems}, to_stderr=True)
             raise typer.Exit(2)
     try:
         if tasks_to_refresh and not is_pipeline:
