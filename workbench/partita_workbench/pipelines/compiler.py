@@ -16,6 +16,7 @@ since it decides how many task runs to submit.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import inspect
 import os
 import re
@@ -33,6 +34,7 @@ from partita_workbench.pipelines.expressions import ExpressionError, analyze, ev
 from partita_workbench.pipelines.loader import Pipeline, load_pipeline, task_references
 from partita_workbench.pipelines.spec import PARAMETER_TYPES, CacheSpec, PipelineSpec, TaskOptions, TaskSpec
 from partita_workbench.pipelines.targets import resolve_callable
+from partita_workbench.pipelines.yamlio import gc_paused
 
 __all__ = ["compile_pipeline", "task_options", "cache_policy"]
 
@@ -81,13 +83,19 @@ def task_options(defaults: TaskOptions, spec: TaskSpec) -> TaskOptions:
     return TaskOptions.model_construct(**merged)
 
 
+@functools.lru_cache(maxsize=4096)
+def _function_source(target: Any) -> str:
+    """The source of a task's Python function (its qualified name when the source cannot be read)."""
+    try:
+        return inspect.getsource(target)
+    except (OSError, TypeError):
+        return f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', repr(target))}"
+
+
 def _source_text(spec: TaskSpec, target: Any, folder: Path) -> str | bytes:
     """What stands for a task's code in its cache key."""
     if spec.kind == "python":
-        try:
-            return inspect.getsource(target)
-        except (OSError, TypeError):
-            return f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', repr(target))}"
+        return _function_source(target)
     if spec.kind == "notebook":
         return (folder / spec.notebook).read_bytes()
     if spec.kind == "pipeline":
@@ -161,7 +169,7 @@ def _step(key: str, spec: TaskSpec, pipeline: Pipeline, refresh: bool | frozense
         refresh_cache=True if refresh is True or (refresh and key in refresh) else None,
     )
     task.task_key = f"pipeline:{pipeline.path}:{key}"  # one cache history per pipeline task
-    references = task_references(spec)
+    references = pipeline.references.get(key) or tuple(task_references(spec))
     map_upstream: tuple[str, ...] = ()
     if isinstance(spec.map, str):
         map_upstream = tuple(dict.fromkeys(
@@ -325,7 +333,8 @@ def compile_pipeline(pipeline: Pipeline | str | Path, *, refresh: bool | Collect
                 f"the tasks are {', '.join(pipeline.spec.tasks)}"
             )
         refresh = _with_downstream(refresh, pipeline.dependencies)
-    plan = [_step(key, pipeline.spec.tasks[key], pipeline, refresh) for key in pipeline.order]
+    with gc_paused():
+        plan = [_step(key, pipeline.spec.tasks[key], pipeline, refresh) for key in pipeline.order]
     loaded = pipeline
 
     def run_pipeline(**values: Any) -> dict[str, Any]:
