@@ -43,8 +43,9 @@ def each(item, scale: int = 1):
 
 _NOTEBOOK = {
     "cells": [
-        {"cell_type": "code", "execution_count": None, "metadata": {"tags": ["parameters"]}, "outputs": [], "source": ["x = None"]},
-        {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": ["print(x)"]},
+        {"id": "parameters", "cell_type": "code", "execution_count": None, "metadata": {"tags": ["parameters"]},
+         "outputs": [], "source": ["x = None"]},
+        {"id": "show", "cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": ["print(x)"]},
     ],
     "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
     "nbformat": 4,
