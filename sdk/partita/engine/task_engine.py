@@ -19,7 +19,7 @@ from partita.context import FlowRunContext, TaskRunContext, TaskRunRecord, task_
 from partita.engine import events
 from partita.engine.common import RAISE, exception_message, now, retry_delay, run_hooks
 from partita.engine.inputs import contains_upstream, resolve, wait_for_upstream
-from partita.exceptions import TaskTimeoutError, UpstreamTaskError
+from partita.exceptions import RunError, TaskTimeoutError, UpstreamTaskError
 from partita.logging import log_prints_var
 from partita.states import State, StateType, new_id
 
@@ -204,7 +204,8 @@ class TaskRunEngine:
 
     def _fail(self, exc: BaseException, message: str) -> None:
         name = "TimedOut" if isinstance(exc, TaskTimeoutError) else "Failed"
-        state = State(StateType.FAILED, name, message=message)
+        details = getattr(exc, "details", None) if isinstance(exc, RunError) else None
+        state = State(StateType.FAILED, name, message=message, state_details={"failure": details} if details else None)
         state._attach(exc)
         self._finish(state)
 

@@ -33,11 +33,17 @@ err_console = Console(stderr=True)
 
 
 class LiveRun:
-    """Collects task-run states from engine events and renders them."""
+    """Collects task-run states from engine events and renders them.
+
+    Besides state changes it takes ``("notebook_cell", task_run, progress)``
+    events from notebook tasks (``progress`` has ``describe()``, ``done`` and
+    ``total``), shown as the running cell while the task runs.
+    """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.task_runs: dict[Any, tuple[Any, Any]] = {}
+        self.progress: dict[Any, Any] = {}
         self.flow_run: Any = None
         self.flow_state: Any = None
         self.root_id: Any = None
@@ -49,8 +55,12 @@ class LiveRun:
                     self.root_id = run.id
                 if run.id == self.root_id:
                     self.flow_run, self.flow_state = run, state
-            elif run.flow_run_id == self.root_id:
+            elif run.flow_run_id != self.root_id:
+                return
+            elif kind == "task_run":
                 self.task_runs[run.id] = (run, state)
+            elif kind == "notebook_cell":
+                self.progress[run.id] = state
 
     def table(self, final: bool = False) -> Table:
         title = "Task runs"
@@ -62,23 +72,29 @@ class LiveRun:
         table.add_column("Duration", justify="right")
         with self.lock:
             rows = list(self.task_runs.values())
+            progress = dict(self.progress)
         cached = final and any(_cache_text(state) for _, state in rows)
         if cached:
             table.add_column("Cache")
         table.add_column("Result / message", overflow="fold", max_width=80)
         for record, state in rows:
             detail = ""
+            cells = progress.get(record.id)
             if state.message:
                 detail = state.message
+            elif cells is not None and not state.is_final():
+                detail = f"running {cells.describe()}"
             elif state.data and final:
                 detail = state.data.get("summary", "")
+                if cells is not None:
+                    detail = f"{cells.done}/{cells.total} cells · {detail}"
             elapsed = record.total_run_time
             if not state.is_final() and record.start_time is not None:
                 elapsed = max(elapsed, time.time() - record.start_time.timestamp())
-            cells = [record.name, state_text(state.type.value, state.name), duration_text(elapsed)]
+            row = [record.name, state_text(state.type.value, state.name), duration_text(elapsed)]
             if cached:
-                cells.append(_cache_text(state))
-            table.add_row(*cells, detail)
+                row.append(_cache_text(state))
+            table.add_row(*row, detail)
         return table
 
 

@@ -1,7 +1,7 @@
 """Turning a ``partita run`` target into a :class:`partita.Flow`.
 
-A target is a pipeline YAML file (``.yaml``/``.yml``), a notebook
-(``.ipynb``), or ``path/to/file.py:flow_name``.
+A target is a pipeline YAML file (``.yaml``/``.yml``; a Partita pipeline or a
+Ploomber ``pipeline.yaml``), a notebook (``.ipynb``), or ``path/to/file.py:flow_name``.
 """
 
 from __future__ import annotations
@@ -40,6 +40,10 @@ def load_target(target: str, *, refresh: bool | list[str] = False) -> Flow:
         raise InvalidTarget(f"{target}: no such file; give a pipeline .yaml, a notebook .ipynb or file.py:flow_name")
     if path.suffix in YAML_SUFFIXES:
         from partita_workbench.pipelines import compile_pipeline, load_pipeline
+        from partita_workbench.pipelines.ploomber import compile_ploomber, is_ploomber_file, load_ploomber
+
+        if is_ploomber_file(path):
+            return compile_ploomber(load_ploomber(path))
 
         return compile_pipeline(load_pipeline(path), refresh=refresh)
     if path.suffix == ".ipynb":
