@@ -68,3 +68,14 @@ def test_run_of_an_invalid_pipeline_in_a_new_home_creates_no_database(tmp_path):
     refused = run_cli("run", str(INVALID / "cycle.yaml"), env={"PARTITA_HOME": str(home)})
     assert refused.returncode == 2
     assert not (home / "partita.db").exists()
+
+
+def test_validate_and_graph_accept_a_ploomber_project():
+    ploomber = Path(__file__).parents[2] / "data" / "ploomber" / "basic" / "pipeline.yaml"
+    valid = run_cli("validate", str(ploomber))
+    assert valid.returncode == 0, valid.stdout + valid.stderr
+    drawn = run_cli("graph", str(ploomber), "--format", "json")
+    assert drawn.returncode == 0, drawn.stderr
+    import json
+
+    assert {t["name"] for t in json.loads(drawn.stdout)["tasks"]} == {"load", "clean", "report"}

@@ -76,8 +76,10 @@ def graph_document(target: str) -> dict[str, Any]:
             raise InvalidTarget(f"{target}: no such file; give a pipeline .yaml, a notebook .ipynb or file.py:flow_name")
         if path.suffix in (".yaml", ".yml"):
             from partita_workbench.pipelines.document import graph_document as pipeline_document
+            from partita_workbench.pipelines.ploomber import graph_document as ploomber_document
+            from partita_workbench.pipelines.ploomber import is_ploomber_file
 
-            document = pipeline_document(path, source=target)
+            document = ploomber_document(path) if is_ploomber_file(path) else pipeline_document(path, source=target)
         elif path.suffix == ".ipynb":
             document = _notebook_document(path)
         elif path.suffix == ".py":
