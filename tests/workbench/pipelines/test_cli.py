@@ -79,3 +79,14 @@ def test_validate_and_graph_accept_a_ploomber_project():
     import json
 
     assert {t["name"] for t in json.loads(drawn.stdout)["tasks"]} == {"load", "clean", "report"}
+
+
+def test_a_bare_refresh_means_every_task(tmp_path):
+    from partita_workbench.cli.run import normalize_refresh
+
+    target = tmp_path / "p.yaml"
+    target.write_text("name: x\n")
+    assert normalize_refresh(["run", "p.yaml", "--refresh"]) == ["run", "p.yaml", "--refresh=*"]
+    assert normalize_refresh(["run", "p.yaml", "--refresh", "-p", "a=1"]) == ["run", "p.yaml", "--refresh=*", "-p", "a=1"]
+    assert normalize_refresh(["run", "p.yaml", "--refresh", "load"]) == ["run", "p.yaml", "--refresh", "load"]
+    assert normalize_refresh(["run", "--refresh", str(target)]) == ["run", "--refresh=*", str(target)]
