@@ -90,3 +90,14 @@ def test_a_bare_refresh_means_every_task(tmp_path):
     assert normalize_refresh(["run", "p.yaml", "--refresh", "-p", "a=1"]) == ["run", "p.yaml", "--refresh=*", "-p", "a=1"]
     assert normalize_refresh(["run", "p.yaml", "--refresh", "load"]) == ["run", "p.yaml", "--refresh", "load"]
     assert normalize_refresh(["run", "--refresh", str(target)]) == ["run", "--refresh=*", str(target)]
+
+
+def test_cache_column_text():
+    from partita.states import Completed, State, StateType
+
+    from partita_workbench.cli.run import _cache_text
+
+    assert _cache_text(Completed(name="Cached")) == "hit"
+    assert _cache_text(State(StateType.COMPLETED, "Completed", state_details={"cache_miss_reason": "inputs changed"})) == "ran: inputs changed"
+    assert _cache_text(State(StateType.COMPLETED, "Skipped", state_details={"cache_miss_reason": "no previous run"})) == ""
+    assert _cache_text(Completed()) == ""

@@ -106,6 +106,8 @@ def _cache_text(state: Any) -> str:
     """``hit`` for a Cached run, ``ran: <reason>`` for a cached task that ran, else ``""``."""
     if state.name == "Cached":
         return "hit"
+    if state.name == "Skipped":  # its if: was false: nothing ran, nothing was looked up
+        return ""
     reason = (state.state_details or {}).get("cache_miss_reason")
     return f"ran: {reason}" if reason else ""
 
