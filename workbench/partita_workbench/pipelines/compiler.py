@@ -25,8 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from partita import Flow, Task
-from partita import cache_policies
+from partita import Flow, Task, cache_policies
 from partita.exceptions import InvalidTarget
 
 from partita_workbench.pipelines import steps
