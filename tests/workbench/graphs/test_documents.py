@@ -122,3 +122,17 @@ def test_notebook_target_uses_the_notebook_compiler_or_says_it_is_not_supported_
     else:
         with pytest.raises(InvalidTarget, match="drawing the graph of a notebook is not supported yet"):
             graph_document(str(notebook))
+
+
+def test_the_same_pipeline_as_notebook_cells_gives_the_same_graph():
+    from partita_workbench import notebooks
+
+    if not hasattr(notebooks, "graph_document"):
+        pytest.skip("the notebook compiler's graph_document is not on this branch yet")
+    notebook_doc = GraphDocument.model_validate(graph_document(str(DATA / "notebooks" / "etl" / "etl.ipynb")))
+    yaml_doc = GraphDocument.model_validate(graph_document(str(ETL_YAML)))
+    assert notebook_doc.task_names() == yaml_doc.task_names() == ["extract", "transform", "load", "report"]
+    assert notebook_doc.edge_pairs() == yaml_doc.edge_pairs() == ETL_EDGES
+    assert notebook_doc.name == "etl" and notebook_doc.kind == "notebook"
+    assert {n: p.type for n, p in notebook_doc.parameters.items()} == {"day": "string", "limit": "integer"}
+    jsonschema.Draft202012Validator(schema()).validate(notebook_doc.to_dict())
