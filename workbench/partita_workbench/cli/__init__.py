@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from partita_workbench.cli import flow_runs, run, server, validate
+from partita_workbench.cli import flow_runs, graph, run, server, validate
 
 app = typer.Typer(
     name="partita",
@@ -22,6 +22,7 @@ app = typer.Typer(
 )
 app.command("run")(run.run_command)
 app.command("validate")(validate.validate_command)
+app.command("graph")(graph.graph_command)
 app.add_typer(flow_runs.app, name="flow-run")
 app.add_typer(server.app, name="server")
 

@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from partita.exceptions import PartitaError, UserInputError
+from partita.exceptions import PartitaError, UserInputError, ValidationError
 from partita_workbench.cli.render import duration_text, state_text
 
 console = Console()
@@ -105,6 +105,8 @@ def _cache_text(state: Any) -> str:
     """``hit`` for a Cached run, ``ran: <reason>`` for a cached task that ran, else ``""``."""
     if state.name == "Cached":
         return "hit"
+    if state.name == "Skipped":  # its if: was false: nothing ran, nothing was looked up
+        return ""
     reason = (state.state_details or {}).get("cache_miss_reason")
     return f"ran: {reason}" if reason else ""
 
@@ -142,23 +144,21 @@ def run_command(
     """Run TARGET on the engine, record it, and print a summary table."""
     from partita.engine import events
     from partita_workbench.cli.targets import YAML_SUFFIXES, load_target, parse_parameters
-    from partita_workbench.cli.validate import file_problems, print_report
+    from partita_workbench.cli.validate import print_report
 
     refresh_all = REFRESH_ALL in refresh
     tasks_to_refresh = [name for name in refresh if name != REFRESH_ALL]
     is_pipeline = target.endswith(YAML_SUFFIXES)
-    if is_pipeline:
-        problems = file_problems(target)
-        if problems:
-            print_report({target: problems}, to_stderr=True)
-            raise typer.Exit(2)
     try:
         if tasks_to_refresh and not is_pipeline:
             raise UserInputError(f"--refresh TASK is for pipeline files; use a bare --refresh to run every task of {target} again")
-        if refresh_all and not is_pipeline:
+        if refresh_all:
             _refresh_everything()
         flow = load_target(target, refresh=True if refresh_all else tasks_to_refresh)
         parameters = parse_parameters(flow, param)
+    except ValidationError as exc:  # the report of 'partita validate', on stderr since it stops the run
+        print_report({target: exc.problems}, to_stderr=True)
+        raise typer.Exit(2)
     except UserInputError as exc:
         err_console.print(f"[bold red]Error:[/] {exc}", highlight=False, markup=True)
         raise typer.Exit(2)
