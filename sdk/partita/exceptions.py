@@ -7,7 +7,8 @@ place (file:line:col, flow, task, parameter, notebook cell) and says what to do:
     ├── UserInputError               bad input given by the user
     │   ├── ParameterTypeError       flow parameters that do not match the signature
     │   ├── InvalidTarget            a run target that cannot be found or loaded
-    │   └── ValidationError          a pipeline / notebook that fails validation
+    │   ├── ValidationError          a pipeline / notebook that fails validation
+    │   └── PipelineEditError        an edit of a pipeline file that cannot be made
     ├── RunError                     raised by running things (``details``: the failure as data)
     │   ├── FailedRun                a run ended FAILED / CRASHED / CANCELLED
     │   ├── UpstreamTaskError        a task's upstream did not complete
@@ -50,6 +51,10 @@ class ValidationError(UserInputError):
         count = len(self.problems)
         head = f"{count} problem{'s' if count != 1 else ''} found:"
         super().__init__("\n".join([head, *self.problems]))
+
+
+class PipelineEditError(UserInputError):
+    """An edit of a pipeline file cannot be made (unknown task, missing key...); the file is unchanged."""
 
 
 class RunError(PartitaError):

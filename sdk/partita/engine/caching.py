@@ -85,6 +85,16 @@ def _value_url(root: str, key: str, serializer: str) -> str:
     return f"{root}/cache/{key}" if serializer == "cloudpickle" else f"{root}/cache/{key}.{serializer}"
 
 
+def has_cached_value(task: "Task", components: dict[str, str]) -> bool:
+    """Whether a value is stored under the key of ``components`` for ``task`` (expiration not checked).
+
+    For policies whose components depend on whether a previous run's value
+    exists (e.g. re-running when files a task wrote are gone).
+    """
+    root = storage_root(task.result_storage).rstrip("/")
+    return modified_time(_value_url(root, _safe(key_of(components)), task.result_serializer)) is not None
+
+
 def policy_of(task: "Task") -> CachePolicy | None:
     """The task's effective cache policy, or ``None`` when it never caches."""
     from partita.cache_policies import CacheKeyFnPolicy, NoCache
