@@ -315,6 +315,7 @@ def run_notebook(
                 execution_timeout=timeout,
                 watch=watch,
                 output_limit=output_limit,
+                kernelspec=kernel.kernelspec(),
                 # The kernel's working directory, as nbclient's documented
                 # resources["metadata"]["path"]; papermill's own cwd= would
                 # os.chdir() the whole process, which concurrent task runs share.
