@@ -17,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from typing import Any
+from pathlib import Path
+from typing import Any, Optional
 
 import typer
 from rich.console import Console
@@ -140,6 +141,10 @@ def run_command(
         [], "--refresh", metavar="[TASK]",
         help="Run tasks again instead of taking cached results: all of them, or the pipeline task named (repeatable).",
     ),
+    kernel: Optional[str] = typer.Option(None, "--kernel", "-k", help="Notebook: kernel to run on instead of its kernelspec."),
+    cwd: Optional[Path] = typer.Option(None, "--cwd", help="Notebook: working directory of the kernel (default: the notebook's folder)."),
+    cell_timeout: Optional[float] = typer.Option(None, "--cell-timeout", min=0.001, help="Notebook: seconds each cell may run."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Notebook: where to write the executed notebook (path or fsspec URL)."),
 ) -> None:
     """Run TARGET on the engine, record it, and print a summary table."""
     from partita.engine import events
@@ -154,7 +159,9 @@ def run_command(
             raise UserInputError(f"--refresh TASK is for pipeline files; use a bare --refresh to run every task of {target} again")
         if refresh_all:
             _refresh_everything()
-        flow = load_target(target, refresh=True if refresh_all else tasks_to_refresh)
+        notebook_options = {k: v for k, v in {"kernel_name": kernel, "cwd": cwd, "timeout": cell_timeout,
+                                               "output_path": output}.items() if v is not None}
+        flow = load_target(target, refresh=True if refresh_all else tasks_to_refresh, notebook_options=notebook_options)
         parameters = parse_parameters(flow, param)
     except ValidationError as exc:  # the report of 'partita validate', on stderr since it stops the run
         print_report({target: exc.problems}, to_stderr=True)

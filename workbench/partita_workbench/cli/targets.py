@@ -16,22 +16,29 @@ from partita.exceptions import InvalidTarget
 from partita.flows import Flow
 
 YAML_SUFFIXES = (".yaml", ".yml")
+_NOTEBOOK_FLAGS = {"kernel_name": "--kernel", "cwd": "--cwd", "timeout": "--cell-timeout", "output_path": "--output"}
 
 
-def load_target(target: str, *, refresh: bool | list[str] = False) -> Flow:
+def load_target(target: str, *, refresh: bool | list[str] = False, notebook_options: dict[str, Any] | None = None) -> Flow:
     """The flow a target names.
 
     Args:
         target: ``pipeline.yaml``, ``notebook.ipynb`` or ``file.py:flow_name``.
         refresh: for a pipeline, ``True`` or task keys to run again instead
             of taking them from the cache (see :func:`~partita_workbench.pipelines.compile_pipeline`).
+        notebook_options: for a notebook, keyword arguments of
+            :func:`~partita_workbench.notebooks.notebook_flow` (``kernel_name``,
+            ``cwd``, ``timeout``, ``output_path``).
 
     Raises:
-        partita.exceptions.InvalidTarget: missing file, unknown kind, or a name
-            that is not a ``@flow``.
+        partita.exceptions.InvalidTarget: missing file, unknown kind, a name
+            that is not a ``@flow``, or notebook options for another target.
         partita.exceptions.ValidationError: an invalid pipeline (every problem
             as ``path:line:col: message``).
     """
+    if notebook_options and not target.endswith(".ipynb"):
+        flags = ", ".join(sorted(_NOTEBOOK_FLAGS[k] for k in notebook_options))
+        raise InvalidTarget(f"{target}: {flags} apply to notebooks (.ipynb) only")
     path_part, _, attr = target.rpartition(":") if target.count(":") and target.rsplit(":", 1)[0].endswith(".py") else (target, "", "")
     if attr:
         return _python_flow(path_part, attr, target)
@@ -49,7 +56,7 @@ def load_target(target: str, *, refresh: bool | list[str] = False) -> Flow:
     if path.suffix == ".ipynb":
         from partita_workbench.notebooks import notebook_flow
 
-        return notebook_flow(path)
+        return notebook_flow(path, **(notebook_options or {}))
     if path.suffix == ".py":
         raise InvalidTarget(f"{target}: name the flow to run, as {target}:flow_name")
     raise InvalidTarget(f"{target}: unknown kind of target; give a pipeline .yaml, a notebook .ipynb or file.py:flow_name")

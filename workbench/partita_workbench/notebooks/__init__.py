@@ -1,7 +1,14 @@
 """Notebooks as tasks: run a whole notebook with papermill.
 
-* :func:`run_notebook` — execute a notebook with parameters on a real kernel,
-  keep the executed copy under the result storage, return where it is;
+* :func:`run_notebook` — execute a notebook with parameters on a real kernel
+  (parameters checked against the parameters cell and the kernel checked to
+  be installed first; per-cell timeout; dead kernels detected; stream output
+  capped), keep the executed copy under the result storage, return where it is;
+* :func:`check_parameters`, :func:`notebook_parameters` — the parameters cell
+  read without running anything, and values checked against it;
+* :class:`NotebookCellError`, :class:`NotebookCellTimeout`,
+  :class:`NotebookKernelDied` — failures that carry their details as data
+  (stored in the FAILED state's ``state_details["failure"]``);
 * :func:`notebook_flow` — a one-task flow for ``partita run notebook.ipynb``,
   its parameters read from the notebook's ``parameters`` cell;
 * :data:`notebook_task` — the :class:`partita.Task` behind it.

@@ -90,7 +90,8 @@ def _run_notebook(task: PloomberTask, values: dict[str, Any], cwd: Path) -> None
         if task.source.is_script:  # jupytext's conversion, as Ploomber runs scripts
             source = Path(staging) / f"{task.source.path.stem}.ipynb"
             nbformat.write(task.source.notebook, str(source))
-        run_notebook(source, values, kernel_name=task.kernel, cwd=cwd, output_path=str(executed))
+        # upstream: declared as a list of task names, given as a dict of their products (Ploomber's convention)
+        run_notebook(source, values, kernel_name=task.kernel, cwd=cwd, output_path=str(executed), untyped=("upstream",))
     if executed != target:
         _export(executed, target, task)
         executed.unlink()
