@@ -1,6 +1,7 @@
 """The ``partita`` command line (Typer + Rich).
 
 ``partita run TARGET``, ``partita flow-run ls|inspect|logs``,
+``partita notebook graph|check``,
 ``partita server start``. Each command group lives in its own module.
 """
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from partita_workbench.cli import flow_runs, run, server
+from partita_workbench.cli import flow_runs, notebook, run, server
 
 app = typer.Typer(
     name="partita",
@@ -19,6 +20,7 @@ app = typer.Typer(
 )
 app.command("run")(run.run_command)
 app.add_typer(flow_runs.app, name="flow-run")
+app.add_typer(notebook.app, name="notebook")
 app.add_typer(server.app, name="server")
 
 

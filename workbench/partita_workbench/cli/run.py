@@ -72,13 +72,14 @@ class LiveRun:
 def run_command(
     target: str = typer.Argument(..., help="pipeline.yaml, notebook.ipynb or file.py:flow_name"),
     param: list[str] = typer.Option([], "--param", "-p", help="Parameter as key=value (repeatable)."),
+    mode: str = typer.Option(None, "--mode", help="Notebooks: 'cells' (task cells as tasks) or 'papermill' (whole notebook); default: cells when a cell is tagged task:NAME."),
 ) -> None:
     """Run TARGET on the engine, record it, and print a summary table."""
     from partita.engine import events
     from partita_workbench.cli.targets import load_target, parse_parameters
 
     try:
-        flow = load_target(target)
+        flow = load_target(target, mode)
         parameters = parse_parameters(flow, param)
     except UserInputError as exc:
         err_console.print(f"[bold red]Error:[/] {exc}", highlight=False, markup=True)

@@ -18,8 +18,19 @@ from partita.flows import Flow
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
-def load_target(target: str) -> Flow:
+NOTEBOOK_MODES = ("cells", "papermill")
+
+
+def load_target(target: str, mode: str | None = None) -> Flow:
     """The flow a target names.
+
+    Args:
+        target: see the module docstring.
+        mode: for a notebook, ``cells`` (each task cell a task,
+            :func:`partita_workbench.notebooks.cells.cells_flow`) or
+            ``papermill`` (the whole notebook as one task); ``None`` chooses
+            ``cells`` when a cell is tagged ``task:NAME`` (or starts with
+            ``# task: NAME``), else ``papermill``.
 
     Raises:
         partita.exceptions.InvalidTarget: missing file, unknown kind, or a name
@@ -27,6 +38,10 @@ def load_target(target: str) -> Flow:
         partita.exceptions.ValidationError: an invalid pipeline (every problem
             as ``path:line:col: message``).
     """
+    if mode is not None and mode not in NOTEBOOK_MODES:
+        raise InvalidTarget(f"--mode {mode!r}: use one of {', '.join(NOTEBOOK_MODES)}")
+    if mode is not None and not target.endswith(".ipynb"):
+        raise InvalidTarget(f"{target}: --mode applies to notebooks (.ipynb) only")
     path_part, _, attr = target.rpartition(":") if target.count(":") and target.rsplit(":", 1)[0].endswith(".py") else (target, "", "")
     if attr:
         return _python_flow(path_part, attr, target)
@@ -38,6 +53,12 @@ def load_target(target: str) -> Flow:
 
         return compile_pipeline(load_pipeline(path))
     if path.suffix == ".ipynb":
+        from partita_workbench.notebooks.cells import has_task_cells
+
+        if mode == "cells" or (mode is None and has_task_cells(path)):
+            from partita_workbench.notebooks.cells import cells_flow
+
+            return cells_flow(path)
         from partita_workbench.notebooks import notebook_flow
 
         return notebook_flow(path)

@@ -4,7 +4,9 @@
   keep the executed copy under the result storage, return where it is;
 * :func:`notebook_flow` — a one-task flow for ``partita run notebook.ipynb``,
   its parameters read from the notebook's ``parameters`` cell;
-* :data:`notebook_task` — the :class:`partita.Task` behind it.
+* :data:`notebook_task` — the :class:`partita.Task` behind it;
+* :func:`graph_document` — the task graph of a notebook whose cells are tasks
+  (:mod:`partita_workbench.notebooks.cells`), in the canonical graph form.
 
 ``notebook_flow`` and ``notebook_task`` are imported lazily (they need the
 SDK engine).
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from partita_workbench.notebooks.cells.document import graph_document
 from partita_workbench.notebooks.execute import (
     NotebookCellError,
     NotebookExecutionError,
@@ -37,6 +40,7 @@ __all__ = [
     "NotebookCellError",
     "NotebookExecutionError",
     "KernelNotFound",
+    "graph_document",
 ]
 
 _LAZY = {"notebook_flow", "notebook_task"}

@@ -254,6 +254,8 @@ class _Visitor:
         self.offset = line_offset
 
     def emit(self, action: str, name: str, node: ast.AST, how: str = "", deferred: frozenset[str] = frozenset()) -> None:
+        if name == "get_ipython" and action != "define":
+            return  # the call every transformed magic makes
         line = getattr(node, "lineno", 1) + self.offset
         self.events.append(Event(action, name, line, getattr(node, "col_offset", 0) + 1, how, deferred))
 

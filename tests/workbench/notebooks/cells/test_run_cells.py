@@ -1,0 +1,130 @@
+"""Running cells-as-tasks notebooks on real kernels, recorded in the real SQLite backend."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from partita.settings import get_settings
+from partita.states import State
+
+from partita_workbench.notebooks.cells import CellExecutionFailed, CellsRunFailed, UnpicklableVariable, cells_flow
+
+
+def run_all(path: Path) -> list:
+    """The notebook run top to bottom in one kernel ("Restart kernel and run all")."""
+    notebook = nbformat.read(str(path), as_version=4)
+    NotebookClient(notebook, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    return notebook.cells
+
+
+def streams(cell) -> str:
+    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
+
+
+def task_runs_by_name(client, state):
+    return {tr.name: tr for tr in client.read_task_runs(state.state_details["flow_run_id"])}
+
+
+@pytest.fixture
+def diamond(notebooks_dir, tmp_path) -> Path:
+    target = tmp_path / "diamond.ipynb"
+    shutil.copy(notebooks_dir / "cells" / "diamond.ipynb", target)
+    return target
+
+
+def test_diamond_gives_the_answers_of_run_all_and_runs_b_and_c_together(diamond, client):
+    before = diamond.read_bytes()
+    state = cells_flow(diamond)(return_state=True)
+    assert state.is_completed(), state.message
+    runs = task_runs_by_name(client, state)
+    assert {name: tr.state_name for name, tr in runs.items()} == {"A": "Completed", "B": "Completed", "C": "Completed", "D": "Completed"}
+    b, c = runs["B"], runs["C"]
+    assert b.start_time < c.end_time and c.start_time < b.end_time, "B and C did not overlap"
+
+    executed_path = state.result()
+    flow_run_id = state.state_details["flow_run_id"]
+    assert executed_path == f"{get_settings().resolved_result_storage()}/runs/{flow_run_id}/diamond.ipynb"
+    executed = nbformat.read(executed_path, as_version=4)
+    reference = run_all(diamond)
+    produced = [streams(c) for c in executed.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    assert produced == [streams(c) for c in reference]
+    assert produced[7] == '{"n": 4, "squares": [0, 1, 4, 9, 16], "total": 60}\n'
+
+    # the values later tasks read are persisted, and equal those of one kernel
+    values = {}
+    for name in ("A", "B", "C"):
+        result = State.from_json(client.read_task_run(runs[name].id).state).result()  # loaded from storage
+        values.update({var: result.value(var) for var in result.values})
+    assert values == {"base": [0, 1, 2, 3], "total": 60, "squares": [0, 1, 4, 9, 16]}
+    assert diamond.read_bytes() == before
+
+
+def test_a_raising_cell_fails_its_task_with_structured_data_and_downstream_never_starts(notebooks_dir, tmp_path, client):
+    source = tmp_path / "failing.ipynb"
+    shutil.copy(notebooks_dir / "cells" / "failing.ipynb", source)
+    before = source.read_bytes()
+    state = cells_flow(source)(return_state=True)
+    assert state.is_failed()
+    assert "task 'ratios'" in state.message and "cell 3" in state.message and "line 2" in state.message
+    runs = task_runs_by_name(client, state)
+    assert {n: tr.state_name for n, tr in runs.items()} == {"load": "Completed", "ratios": "Failed", "roots": "Completed", "summary": "NotReady"}
+    assert runs["summary"].start_time is None and runs["summary"].run_count == 0
+
+    error = state.result(raise_on_failure=False).failures["ratios"]
+    assert isinstance(error, CellExecutionFailed)
+    assert (error.cell_index, error.line, error.ename, error.evalue) == (3, 2, "ZeroDivisionError", "division by zero")
+    assert error.cell_id == nbformat.read(str(source), as_version=4).cells[3].id
+    assert "--> 2 ratios = [first / v for v in values]" in error.source_excerpt
+    assert any("ZeroDivisionError" in line for line in error.traceback)
+    assert not any("\x1b[" in line for line in error.traceback)
+    partial = nbformat.read(error.output_notebook, as_version=4)
+    assert streams(partial.cells[2]) == "computing ratios\n" and partial.cells[3].outputs[-1]["output_type"] == "error"
+
+    executed = nbformat.read(state.result(raise_on_failure=False).output_notebook, as_version=4)
+    assert streams(executed.cells[4]).startswith("[2.0, 1.4142")  # roots ran
+    assert executed.cells[5].outputs == []  # summary never ran
+    assert executed.metadata["partita"]["tasks"]["summary"]["state"] == "NotReady"
+    assert source.read_bytes() == before
+
+
+def test_an_unpicklable_variable_names_the_variable_cell_reader_and_fix(notebooks_dir, client):
+    state = cells_flow(notebooks_dir / "cells" / "unpicklable.ipynb")(return_state=True)
+    assert state.is_failed()
+    runs = task_runs_by_name(client, state)
+    assert runs["make"].state_name == "Failed" and runs["use"].state_name == "NotReady"
+    error = state.result(raise_on_failure=False).failures["make"]
+    assert isinstance(error, UnpicklableVariable)
+    assert (error.variable, error.cell_index, error.readers) == ("numbers", 0, ["use"])
+    assert "cannot pickle 'generator' object" in str(error)
+    assert "variable 'numbers' (defined in cell 0) is read by task 'use'" in str(error)
+    assert "Turn it into a picklable value" in str(error)
+
+
+def test_magics_shell_escapes_and_display_run_with_ipython_semantics(notebooks_dir):
+    state = cells_flow(notebooks_dir / "cells" / "magics.ipynb")(return_state=True)
+    assert state.is_completed(), state.message
+    cells = nbformat.read(state.result(), as_version=4).cells
+    assert "from-the-shell" in streams(cells[1]) and "Wall time" in streams(cells[1])
+    assert streams(cells[2]) == ""  # %%capture kept it
+    outputs = cells[3].outputs
+    assert outputs[0]["output_type"] == "display_data" and outputs[0]["data"]["text/markdown"] == "**2 words**"
+    assert streams(cells[3]) == "hello hidden ['one', 'two']\n"
+    assert outputs[-1]["output_type"] == "execute_result" and outputs[-1]["data"]["text/plain"] == "2"
+
+
+def test_parameters_are_injected_and_typed(notebooks_dir, tmp_path):
+    flow = cells_flow(notebooks_dir / "cells" / "diamond.ipynb")
+    state = flow(n=2, return_state=True)
+    assert state.is_completed(), state.message
+    cells = nbformat.read(state.result(), as_version=4).cells
+    assert cells[3].metadata["tags"] == ["injected-parameters"] and cells[3].source == "# Parameters\nn = 2\n"
+    assert streams(cells[-1]) == '{"n": 2, "squares": [0, 1, 4], "total": 10}\n'
+    from partita.exceptions import ParameterTypeError
+
+    with pytest.raises(ParameterTypeError, match="'n'"):
+        flow(n="many")
