@@ -121,6 +121,8 @@ def run_command(
         sep="",
         highlight=False,
     )
+    if state.is_completed() and state.data and state.data.get("summary"):
+        console.print(f"Result: {state.data['summary']}", highlight=False, markup=False)
     if not state.is_completed():
         err_console.print(f"[bold red]{state.name}:[/] {state.message or 'the run did not complete'}", highlight=False)
     console.print(f"Inspect it: partita flow-run inspect {flow_run_id}", highlight=False)

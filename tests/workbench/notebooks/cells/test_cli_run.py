@@ -1,0 +1,47 @@
+"""``partita run NB.ipynb``: cells mode when a cell is a task cell, papermill otherwise, ``--mode`` forces one."""
+
+from __future__ import annotations
+
+import re
+
+from support.cli import run_cli
+
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def test_task_cells_choose_cells_mode_and_mode_papermill_forces_one_task(notebooks_dir, tmp_path):
+    home = tmp_path / "home"
+    path = str(notebooks_dir / "cells" / "diamond.ipynb")
+    cells = run_cli("run", path, "-p", "n=3", env={"PARTITA_HOME": str(home)})
+    assert cells.returncode == 0, cells.stderr
+    assert "finished in state Completed" in cells.stdout
+    for name in ("A", "B", "C", "D"):
+        assert re.search(rf"│ {name}\s+│ Completed", cells.stdout), cells.stdout
+    assert "diamond.ipynb" in cells.stdout  # the executed notebook is the result
+
+    whole = run_cli("run", path, "--mode", "papermill", "-p", "n=3", env={"PARTITA_HOME": str(home)})
+    assert whole.returncode == 0, whole.stderr
+    assert re.search(r"│ diamond\s+│ Completed", whole.stdout), whole.stdout
+    assert not re.search(r"│ A\s+│", whole.stdout)
+
+
+def test_a_notebook_without_task_cells_runs_with_papermill_unless_cells_is_forced(notebooks_dir, tmp_path):
+    env = {"PARTITA_HOME": str(tmp_path / "home")}
+    path = str(notebooks_dir / "simple_execute.ipynb")
+    default = run_cli("run", path, "-p", "msg=hi", env=env)
+    assert default.returncode == 0, default.stderr
+    assert re.search(r"│ simple_execute\s+│ Completed", default.stdout)
+    forced = run_cli("run", path, "--mode", "cells", env=env)
+    assert forced.returncode == 2 and "has no task cells" in forced.stderr
+    bad = run_cli("run", path, "--mode", "fast", env=env)
+    assert bad.returncode == 2 and "use one of cells, papermill" in bad.stderr
+
+
+def test_blocking_problems_stop_the_run_before_it_starts(tmp_path):
+    from support.notebooks import make_notebook
+
+    path = make_notebook(tmp_path / "bad.ipynb", ["# task: a\nx = (", ("y = 1", ["task:b", "needs:nope"])])
+    result = run_cli("run", str(path), env={"PARTITA_HOME": str(tmp_path / "home")})
+    assert result.returncode == 2
+    assert "cell 0, line 2" in result.stderr and "syntax error" in result.stderr
+    assert "needs 'nope', which is not a task" in result.stderr
