@@ -17,6 +17,11 @@ place (file:line:col, flow, task, parameter, notebook cell) and says what to do:
     ├── MissingContextError          a run-only function called outside a run
     └── BackendError                 the backend refused or could not be reached
         └── ObjectNotFound           an id the backend does not know
+
+An exception raised by a task may carry a ``state_details`` dict of JSON
+data: it is merged into the ``state_details`` of the task run's FAILED state,
+so a failure is stored as data and not only as a message (the notebook cells
+compiler records the failing cell, line and traceback this way).
 """
 
 from __future__ import annotations

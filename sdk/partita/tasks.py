@@ -60,6 +60,9 @@ class Task(Generic[P, R]):
         task_run_name: format string for task run names (``"load-{date}"``),
             filled from the call's arguments.
         on_completion, on_failure: hooks ``fn(task, task_run, state)``.
+        state_details: JSON entries added to the ``state_details`` of every
+            state of this task's runs (not in Prefect; compilers record with
+            it where a task comes from, e.g. the notebook cells it runs).
     """
 
     def __init__(
@@ -80,6 +83,7 @@ class Task(Generic[P, R]):
         task_run_name: str | None = None,
         on_completion: list[Callable[..., Any]] | None = None,
         on_failure: list[Callable[..., Any]] | None = None,
+        state_details: dict[str, Any] | None = None,
     ) -> None:
         if not callable(fn):
             raise TypeError(f"@task needs a function, got {fn!r}")
@@ -99,6 +103,7 @@ class Task(Generic[P, R]):
         self.task_run_name = task_run_name
         self.on_completion = list(on_completion or ())
         self.on_failure = list(on_failure or ())
+        self.state_details = dict(state_details) if state_details else None
         self.is_async = inspect.iscoroutinefunction(fn)
         self.task_key = _task_key(fn) if name is None else f"{_task_key(fn)}:{name}"
         functools.update_wrapper(self, fn)  # type: ignore[arg-type]
@@ -107,7 +112,7 @@ class Task(Generic[P, R]):
     _OPTIONS = (
         "name", "description", "tags", "retries", "retry_delay_seconds", "retry_jitter_factor",
         "retry_condition_fn", "timeout_seconds", "persist_result", "result_serializer",
-        "result_storage", "log_prints", "task_run_name", "on_completion", "on_failure",
+        "result_storage", "log_prints", "task_run_name", "on_completion", "on_failure", "state_details",
     )
 
     def with_options(self, **options: Any) -> "Task[P, R]":

@@ -84,6 +84,8 @@ class TaskRunEngine:
 
     # -- state changes ---------------------------------------------------------------
     def _set(self, state: State) -> None:
+        if self.task.state_details:
+            state.state_details.update(self.task.state_details)
         state.state_details["task_run_id"] = str(self.record.id)
         self.state = state
         self.recorder.set_task_run_state(self.record, state)
@@ -152,6 +154,9 @@ class TaskRunEngine:
     def _fail(self, exc: BaseException, message: str) -> None:
         name = "TimedOut" if isinstance(exc, TaskTimeoutError) else "Failed"
         state = State(StateType.FAILED, name, message=message)
+        details = getattr(exc, "state_details", None)
+        if isinstance(details, dict):  # a failure described as data (see partita.exceptions)
+            state.state_details.update(details)
         state._attach(exc)
         self._finish(state)
 

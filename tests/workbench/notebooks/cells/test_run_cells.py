@@ -128,3 +128,31 @@ def test_parameters_are_injected_and_typed(notebooks_dir, tmp_path):
 
     with pytest.raises(ParameterTypeError, match="'n'"):
         flow(n="many")
+
+
+def test_task_runs_record_their_cells_and_failures_as_data(notebooks_dir, tmp_path, client):
+    source = tmp_path / "failing.ipynb"
+    shutil.copy(notebooks_dir / "cells" / "failing.ipynb", source)
+    ids = [c.id for c in nbformat.read(str(source), as_version=4).cells]
+    state = cells_flow(source)(return_state=True)
+    runs = task_runs_by_name(client, state)
+    for name, cells in {"load": [1], "ratios": [2, 3], "roots": [4], "summary": [5]}.items():
+        for recorded in client.read_task_run_states(runs[name].id):  # every state, NotReady included
+            assert recorded.state_details["notebook"] == {
+                "path": str(source), "task": name, "cell_indices": cells, "cell_ids": [ids[i] for i in cells]}
+    error = runs["ratios"].state.state_details["cell_error"]
+    assert {k: error[k] for k in ("task", "cell_index", "cell_id", "line", "ename", "evalue")} == {
+        "task": "ratios", "cell_index": 3, "cell_id": ids[3], "line": 2, "ename": "ZeroDivisionError", "evalue": "division by zero"}
+    assert error["output_notebook"].endswith(f"/runs/{state.state_details['flow_run_id']}/ratios.ipynb")
+    assert "--> 2" in error["source_excerpt"] and error["traceback"]
+
+
+def test_notebooks_before_nbformat_4_5_record_cell_indices(notebooks_dir, client):
+    state = cells_flow(notebooks_dir / "cells" / "old_format.ipynb")(return_state=True)
+    assert state.is_completed(), state.message
+    runs = task_runs_by_name(client, state)
+    assert runs["second"].state.state_details["notebook"]["cell_indices"] == [1]
+    assert runs["second"].state.state_details["notebook"]["cell_ids"] is None
+    executed = nbformat.read(state.result(), as_version=4)
+    assert streams(executed.cells[1]) == "42\n"
+    assert all("id" not in c for c in executed.cells)

@@ -22,7 +22,7 @@ from partita import Flow, Task
 from partita.exceptions import InvalidTarget, RunError, ValidationError
 
 from partita_workbench.notebooks.cells.analysis import analyse
-from partita_workbench.notebooks.cells.model import NotebookGraph
+from partita_workbench.notebooks.cells.model import CellTask, NotebookGraph
 from partita_workbench.notebooks.cells.results import CellExecutionFailed, CellsResult
 from partita_workbench.notebooks.cells.runtime import CellsJob, run_cells
 
@@ -64,6 +64,17 @@ cells_task: Task = Task(
     description="Run a notebook task's cells in a kernel; the result holds its output variables and cell outputs.",
 )
 """The task behind every cells task; each gets its name with ``with_options(name=...)``."""
+
+
+def cell_mapping(graph: NotebookGraph, task: CellTask, path: str) -> dict[str, Any]:
+    """What every state of a cells task run records of its cells (``state_details["notebook"]``).
+
+    ``{"path": notebook path, "task": name, "cell_indices": [0-based indices of the cells it
+    covers], "cell_ids": [their ids] or None before nbformat 4.5}``, so a client can colour
+    cells by the state of their task run.
+    """
+    ids = [graph.cells[i].id for i in task.cells] if graph.has_cell_ids else None
+    return {"path": path, "task": task.name, "cell_indices": list(task.cells), "cell_ids": ids}
 
 
 def _signature(graph: NotebookGraph, overrides: dict[str, Any]) -> list[inspect.Parameter]:
@@ -133,7 +144,11 @@ def cells_flow(
     order = topological_order({t.name: set(graph.upstream_of(t.name)) for t in graph.tasks})
     tasks = {t.name: t for t in graph.tasks}
     definitions = {
-        name: cells_task.with_options(name=name, description=f"Cells {', '.join(map(str, t.code_cells))} of {source_path.name}")
+        name: cells_task.with_options(
+            name=name,
+            description=f"Cells {', '.join(map(str, t.code_cells))} of {source_path.name}",
+            state_details={"notebook": cell_mapping(graph, t, str(source_path))},
+        )
         for name, t in tasks.items()
     }
 

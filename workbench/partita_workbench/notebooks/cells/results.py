@@ -132,6 +132,11 @@ class CellExecutionFailed(RunError):
             "output_notebook": self.output_notebook,
         }
 
+    @property
+    def state_details(self) -> dict[str, Any]:
+        """Merged into the failed state's ``state_details`` by the engine (see :mod:`partita.exceptions`)."""
+        return {"cell_error": self.details()}
+
     def __reduce__(self) -> Any:
         return (CellExecutionFailed, (self.task, self.notebook, self.cell_index, self.cell_id, self.line, self.ename,
                                       self.evalue, self.traceback, self.source_excerpt, self.output_notebook, self.partial))
@@ -160,6 +165,11 @@ class UnpicklableVariable(RunError):
 
     def details(self) -> dict[str, Any]:
         return {"task": self.task, "variable": self.variable, "cell_index": self.cell_index, "readers": self.readers, "reason": self.reason}
+
+    @property
+    def state_details(self) -> dict[str, Any]:
+        """Merged into the failed state's ``state_details`` by the engine (see :mod:`partita.exceptions`)."""
+        return {"unpicklable_variable": self.details()}
 
     def __reduce__(self) -> Any:
         return (UnpicklableVariable, (self.task, self.variable, self.cell_index, self.readers, self.reason))
