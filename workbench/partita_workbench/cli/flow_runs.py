@@ -111,8 +111,9 @@ def inspect(
     for s in states:
         history.add_row(time_text(s.timestamp), state_text(s.type.value, s.name), s.message or "")
 
+    with_cells = any(_details(tr).get("notebook") for tr in task_runs)
     tasks = Table(title=f"Task runs ({len(task_runs)})", title_justify="left")
-    for col in ("Task run", "State", "Duration", "Runs", "State history", "Result"):
+    for col in ("Task run", *(["Cells"] if with_cells else []), "State", "Duration", "Runs", "State history", "Result"):
         tasks.add_column(col, overflow="fold")
     for tr in task_runs:
         data = tr.state.data if tr.state else None
@@ -121,9 +122,48 @@ def inspect(
             result = f"{data.get('summary', '')}\n[dim]{data.get('storage_key', '')}[/]"
         elif tr.state and tr.state.message:
             result = f"[red]{tr.state.message}[/]"
-        tasks.add_row(tr.name, state_text(tr.state_type and tr.state_type.value, tr.state_name), duration_text(tr.total_run_time),
+        cells = [_cells_text(_details(tr).get("notebook"))] if with_cells else []
+        tasks.add_row(tr.name, *cells, state_text(tr.state_type and tr.state_type.value, tr.state_name), duration_text(tr.total_run_time),
                       str(tr.run_count), _history(task_states[tr.id]), result)
-    console.print(Group(head, "", history, "", tasks))
+    console.print(Group(head, "", history, "", tasks, *_failure_panels(task_runs)))
+
+
+def _details(task_run) -> dict:
+    return (task_run.state.state_details if task_run.state else None) or {}
+
+
+def _cells_text(mapping: dict | None) -> str:
+    """``cells 2, 3`` of a notebook task run (``state_details["notebook"]``), or ``""``."""
+    if not mapping:
+        return ""
+    return "cells " + ", ".join(str(i) for i in mapping.get("cell_indices", []))
+
+
+def _failure_panels(task_runs) -> list:
+    """One block per task run whose failure is stored as data (a notebook cell's error...)."""
+    blocks: list = []
+    for tr in task_runs:
+        details = _details(tr)
+        error, unpicklable = details.get("cell_error"), details.get("unpicklable_variable")
+        if error:
+            where = f"cell {error['cell_index']}" + (f" (id {error['cell_id']})" if error.get("cell_id") else "")
+            if error.get("line"):
+                where += f", line {error['line']}"
+            text = Text()
+            text.append(f"Task run {tr.name!r} failed at {where} of {error['notebook']}\n", style="bold red")
+            text.append(f"{error['ename']}: {error['evalue']}\n", style="red")
+            if error.get("source_excerpt"):
+                text.append(error["source_excerpt"] + "\n")
+            if error.get("traceback"):
+                text.append("\n".join(error["traceback"][-20:]) + "\n", style="dim")
+            if error.get("output_notebook"):
+                text.append(f"Partial output notebook: {error['output_notebook']}\n")
+            blocks += ["", text]
+        elif unpicklable:
+            text = Text(f"Task run {tr.name!r}: variable {unpicklable['variable']!r} (cell {unpicklable['cell_index']}) "
+                        f"read by {', '.join(unpicklable['readers'])} cannot be pickled: {unpicklable['reason']}", style="red")
+            blocks += ["", text]
+    return blocks
 
 
 @app.command("logs")

@@ -45,3 +45,20 @@ def test_blocking_problems_stop_the_run_before_it_starts(tmp_path):
     assert result.returncode == 2
     assert "cell 0, line 2" in result.stderr and "syntax error" in result.stderr
     assert "needs 'nope', which is not a task" in result.stderr
+
+
+def test_inspect_shows_cells_and_the_failing_cell(notebooks_dir, tmp_path):
+    env = {"PARTITA_HOME": str(tmp_path / "home")}
+    result = run_cli("run", str(notebooks_dir / "cells" / "failing.ipynb"), env=env)
+    assert result.returncode == 1
+    assert "task 'ratios'" in result.stderr and "cell 3" in result.stderr
+    run_id = re.search(rf"flow-run inspect ({UUID})", result.stdout).group(1)
+    inspect = run_cli("flow-run", "inspect", run_id, env=env)
+    assert inspect.returncode == 0, inspect.stderr
+    out = inspect.stdout
+    assert re.search(r"ratios\s+│ cells 2, 3\s+│ Failed", out), out
+    assert re.search(r"summary\s+│ cells 5\s+│ NotReady", out), out
+    assert "Task run 'ratios' failed at cell 3 (id " in out and ", line 2 of " in out
+    assert "ZeroDivisionError: division by zero" in out
+    assert "--> 2 ratios = [first / v for v in values]" in out
+    assert "Partial output notebook: " in out and "ratios.ipynb" in out
