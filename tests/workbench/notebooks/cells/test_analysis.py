@@ -149,3 +149,14 @@ def test_bad_structure_problems(tmp_path):
     ]))
     codes = sorted(p.code for p in graph.problems)
     assert codes == ["bad-task-name", "cycle", "duplicate-task", "syntax-error", "unknown-need"]
+
+
+def test_parameters_read_by_setup_cells_are_read_by_every_task(tmp_path):
+    graph = analyse_notebook(make_notebook(tmp_path / "nb.ipynb", [
+        ("n = 2", ["parameters"]),
+        "LIMIT = n * 10",
+        "# task: a\nprint(LIMIT)",
+        "# task: b\nprint('b')",
+    ]))
+    assert graph.setup_cells == (1,)
+    assert [t.parameters for t in graph.tasks] == [("n",), ("n",)]

@@ -156,3 +156,16 @@ def test_notebooks_before_nbformat_4_5_record_cell_indices(notebooks_dir, client
     executed = nbformat.read(state.result(), as_version=4)
     assert streams(executed.cells[1]) == "42\n"
     assert all("id" not in c for c in executed.cells)
+
+
+def test_parameter_values_are_injected_right_after_the_parameters_cell(tmp_path):
+    from support.notebooks import make_notebook
+
+    path = make_notebook(tmp_path / "nb.ipynb", [
+        ("n = 2", ["parameters"]),
+        "LIMIT = n * 10",
+        "# task: a\nprint(LIMIT)",
+    ])
+    state = cells_flow(path)(n=5, return_state=True)
+    assert state.is_completed(), state.message
+    assert streams(nbformat.read(state.result(), as_version=4).cells[-1]) == "50\n"

@@ -190,11 +190,14 @@ def analyse(notebook: Any, path: str) -> NotebookGraph:
     later_defs = _all_definitions(names)
     star_before = sorted(i for i, info in names.items() if info.star_imports)
     scans: dict[str, _TaskScan] = {}
+    setup_parameters: set[str] = set()  # read by setup cells, so by every task
     for position, kind, payload in units:
         if kind == "setup":
             for event in names[payload].events:
                 if event.action == "define":
                     bindings[event.name] = _Binding("", "setup", payload, event.line, event.how, event.deferred)
+                elif event.action == "read" and event.name in bindings and bindings[event.name].kind == "parameters":
+                    setup_parameters.add(event.name)
                 elif event.action == "read" and event.name not in bindings and event.name not in _KNOWN:
                     problems.append(_undefined(event, payload, later_defs, star_before))
         elif kind == "parameters":
@@ -261,7 +264,7 @@ def analyse(notebook: Any, path: str) -> NotebookGraph:
             code_cells=code,
             needs=tuple(needs_of[name]),
             inputs=dict(sorted(scan.input_tasks.items())),
-            parameters=tuple(sorted(scan.parameters)),
+            parameters=tuple(sorted(scan.parameters | setup_parameters)),
             outputs=tuple(sorted(outputs[name])),
             implicit=implicit,
         ))

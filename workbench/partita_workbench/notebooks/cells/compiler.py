@@ -163,6 +163,7 @@ def cells_flow(
                 task=name,
                 cells=tuple((i, dict(notebook.cells[i])) for i in task.code_cells),
                 setup=setup,
+                parameters_cell=graph.parameters_cell,
                 outputs=task.outputs,
                 inputs=dict(task.inputs),
                 readers={var: readers.get((name, var), []) for var in task.outputs},

@@ -57,7 +57,7 @@ _MAX_LOGGED_OUTPUT = 4000
 _CELL_LINE = re.compile(r"Cell In\[(\d+)\], line (\d+)")
 
 _LOAD = r'''
-def __partita_load(path):
+def __partita_load(path, part):
     import pickle, types
     try:
         from cloudpickle import loads
@@ -66,7 +66,9 @@ def __partita_load(path):
     ns = get_ipython().user_ns
     with open(path, "rb") as fh:
         payload = pickle.load(fh)
-    ns.update(payload["parameters"])
+    if part == "parameters":
+        ns.update(payload["parameters"])
+        return
     for name, blob in payload["values"].items():
         value = loads(blob)
         if isinstance(value, types.FunctionType) and value.__module__ == "__main__":
@@ -76,7 +78,7 @@ def __partita_load(path):
             bound.__dict__.update(value.__dict__)
             value = bound
         ns[name] = value
-__partita_load({path!r})
+__partita_load({path!r}, {part!r})
 del __partita_load
 '''
 
@@ -114,6 +116,8 @@ class CellsJob:
         task: the task name.
         cells: ``(index, nbformat cell dict)`` of the task's code cells.
         setup: ``(index, cell dict)`` of the setup cells and the parameters cell, in order.
+        parameters_cell: index of the parameters cell (parameter values are
+            injected right after it), or ``None``.
         outputs: variables to persist (read by later tasks).
         inputs: variable → upstream task whose value the task reads.
         readers: variable → names of the later tasks that read it.
@@ -130,6 +134,7 @@ class CellsJob:
     task: str
     cells: tuple[tuple[int, dict[str, Any]], ...]
     setup: tuple[tuple[int, dict[str, Any]], ...]
+    parameters_cell: int | None
     outputs: tuple[str, ...]
     inputs: dict[str, str]
     readers: dict[str, list[str]]
@@ -183,13 +188,19 @@ async def _run(job: CellsJob, upstream: dict[str, CellsResult]) -> CellsResult:
         async with client.async_setup_kernel():
             setup_cells = notebook.cells[: len(job.setup)]
             task_cells = notebook.cells[len(job.setup):]
-            for position, ((index, _), cell) in enumerate(zip(job.setup, setup_cells)):
-                await _execute(client, job, cell, position, index, executed, logger)
             values = {name: upstream[task].values[name] for name, task in job.inputs.items() if task in upstream}
             inputs_path = os.path.join(scratch, "inputs.pickle")
             with open(inputs_path, "wb") as fh:
                 pickle.dump({"parameters": {k: v for k, v in job.all_parameters.items() if v is not None}, "values": values}, fh)
-            await _silent(client, job, _LOAD.format(path=inputs_path), "loading its inputs")
+            injected = False
+            for position, ((index, _), cell) in enumerate(zip(job.setup, setup_cells)):
+                await _execute(client, job, cell, position, index, executed, logger)
+                if index == job.parameters_cell:  # papermill's place for the values: right after the cell
+                    await _silent(client, job, _LOAD.format(path=inputs_path, part="parameters"), "injecting the parameters")
+                    injected = True
+            if not injected:
+                await _silent(client, job, _LOAD.format(path=inputs_path, part="parameters"), "injecting the parameters")
+            await _silent(client, job, _LOAD.format(path=inputs_path, part="values"), "loading its inputs")
             setup_done = list(executed)
             executed.clear()
             for position, ((index, _), cell) in enumerate(zip(job.cells, task_cells), start=len(job.setup)):
