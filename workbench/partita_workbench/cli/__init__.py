@@ -1,15 +1,18 @@
 """The ``partita`` command line (Typer + Rich).
 
-``partita run TARGET``, ``partita flow-run ls|inspect|logs``,
-``partita notebook graph|check``,
-``partita server start``. Each command group lives in its own module.
+``partita run TARGET``, ``partita validate FILE...``, ``partita graph TARGET``,
+``partita flow-run ls|inspect|logs``, ``partita notebook graph|check``,
+``partita server start``. Each command
+(group) lives in its own module.
 """
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
-from partita_workbench.cli import flow_runs, notebook, run, server
+from partita_workbench.cli import flow_runs, notebook, run, server, validate
 
 app = typer.Typer(
     name="partita",
@@ -19,6 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("run")(run.run_command)
+app.command("validate")(validate.validate_command)
 app.add_typer(flow_runs.app, name="flow-run")
 app.add_typer(notebook.app, name="notebook")
 app.add_typer(server.app, name="server")
@@ -26,4 +30,4 @@ app.add_typer(server.app, name="server")
 
 def main() -> None:
     """Entry point of the ``partita`` console script."""
-    app()
+    app(args=run.normalize_refresh(sys.argv[1:]), prog_name="partita")

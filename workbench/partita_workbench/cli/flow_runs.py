@@ -8,11 +8,12 @@ import uuid
 
 import typer
 from rich.console import Console, Group
+from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
 from partita.exceptions import BackendError, ObjectNotFound
-from partita_workbench.cli.render import duration_text, state_text, time_text
+from partita_workbench.cli.render import cache_text, duration_text, state_text, time_text
 
 app = typer.Typer(help="List and inspect recorded flow runs.", no_args_is_help=True)
 console = Console()
@@ -113,7 +114,9 @@ def inspect(
 
     with_cells = any(_details(tr).get("notebook") for tr in task_runs)
     tasks = Table(title=f"Task runs ({len(task_runs)})", title_justify="left")
-    for col in ("Task run", *(["Cells"] if with_cells else []), "State", "Duration", "Runs", "State history", "Result"):
+    with_cache = any(tr.state is not None and cache_text(tr.state) for tr in task_runs)
+    for col in ("Task run", *(["Cells"] if with_cells else []), "State", *(["Cache"] if with_cache else []),
+                "Duration", "Runs", "State history", "Result"):
         tasks.add_column(col, overflow="fold")
     for tr in task_runs:
         data = tr.state.data if tr.state else None
@@ -123,9 +126,12 @@ def inspect(
         elif tr.state and tr.state.message:
             result = f"[red]{tr.state.message}[/]"
         cells = [_cells_text(_details(tr).get("notebook"))] if with_cells else []
-        tasks.add_row(tr.name, *cells, state_text(tr.state_type and tr.state_type.value, tr.state_name), duration_text(tr.total_run_time),
+        cache = [cache_text(tr.state) if tr.state else ""] if with_cache else []
+        tasks.add_row(tr.name, *cells, state_text(tr.state_type and tr.state_type.value, tr.state_name), *cache, duration_text(tr.total_run_time),
                       str(tr.run_count), _history(task_states[tr.id]), result)
-    console.print(Group(head, "", history, "", tasks, *_failure_panels(task_runs)))
+    failures = [_failure_panel(tr.name, tr.state.state_details["failure"]) for tr in task_runs
+                if tr.state and isinstance(tr.state.state_details.get("failure"), dict)]
+    console.print(Group(head, "", history, "", tasks, *failures))
 
 
 def _details(task_run) -> dict:
@@ -139,31 +145,32 @@ def _cells_text(mapping: dict | None) -> str:
     return "cells " + ", ".join(str(i) for i in mapping.get("cell_indices", []))
 
 
-def _failure_panels(task_runs) -> list:
-    """One block per task run whose failure is stored as data (a notebook cell's error...)."""
-    blocks: list = []
-    for tr in task_runs:
-        details = _details(tr)
-        error, unpicklable = details.get("cell_error"), details.get("unpicklable_variable")
-        if error:
-            where = f"cell {error['cell_index']}" + (f" (id {error['cell_id']})" if error.get("cell_id") else "")
-            if error.get("line"):
-                where += f", line {error['line']}"
-            text = Text()
-            text.append(f"Task run {tr.name!r} failed at {where} of {error['notebook']}\n", style="bold red")
-            text.append(f"{error['ename']}: {error['evalue']}\n", style="red")
-            if error.get("source_excerpt"):
-                text.append(error["source_excerpt"] + "\n")
-            if error.get("traceback"):
-                text.append("\n".join(error["traceback"][-20:]) + "\n", style="dim")
-            if error.get("output_notebook"):
-                text.append(f"Partial output notebook: {error['output_notebook']}\n")
-            blocks += ["", text]
-        elif unpicklable:
-            text = Text(f"Task run {tr.name!r}: variable {unpicklable['variable']!r} (cell {unpicklable['cell_index']}) "
-                        f"read by {', '.join(unpicklable['readers'])} cannot be pickled: {unpicklable['reason']}", style="red")
-            blocks += ["", text]
-    return blocks
+def _failure_panel(task_run_name: str, failure: dict) -> Panel:
+    """A task run's failure details (``state_details["failure"]``, e.g. a notebook cell's error)."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column(overflow="fold")
+    if failure.get("notebook"):
+        grid.add_row("Notebook", str(failure["notebook"]))
+    if "cell_index" in failure:
+        cell = "injected parameters" if failure["cell_index"] is None else str(failure["cell_index"])
+        extras = [f"id {failure['cell_id']}" if failure.get("cell_id") else "",
+                  f"In [{failure['execution_count']}]" if failure.get("execution_count") else "",
+                  f"line {failure['line']}" if failure.get("line") else ""]
+        grid.add_row("Cell", ", ".join([cell, *[e for e in extras if e]]))
+    if failure.get("kind"):
+        grid.add_row("Kind", str(failure["kind"]))
+    error = f"{failure.get('ename', '')}: {failure.get('evalue', '')}".strip(": ")
+    if error:
+        grid.add_row("Exception", Text(error, style="red"))
+    if failure.get("source_excerpt"):
+        grid.add_row("Source", Text(failure["source_excerpt"]))
+    traceback = failure.get("traceback") or []
+    if traceback:
+        grid.add_row("Traceback", Text("\n".join(traceback[-20:])))
+    if failure.get("output_notebook"):
+        grid.add_row("Executed notebook", str(failure["output_notebook"]))
+    return Panel(grid, title=f"Failure of task run {task_run_name!r}", title_align="left", border_style="red")
 
 
 @app.command("logs")

@@ -140,7 +140,8 @@ def test_task_runs_record_their_cells_and_failures_as_data(notebooks_dir, tmp_pa
         for recorded in client.read_task_run_states(runs[name].id):  # every state, NotReady included
             assert recorded.state_details["notebook"] == {
                 "path": str(source), "task": name, "cell_indices": cells, "cell_ids": [ids[i] for i in cells]}
-    error = runs["ratios"].state.state_details["cell_error"]
+    error = runs["ratios"].state.state_details["failure"]
+    assert error["kind"] == "cell_error"
     assert {k: error[k] for k in ("task", "cell_index", "cell_id", "line", "ename", "evalue")} == {
         "task": "ratios", "cell_index": 3, "cell_id": ids[3], "line": 2, "ename": "ZeroDivisionError", "evalue": "division by zero"}
     assert error["output_notebook"].endswith(f"/runs/{state.state_details['flow_run_id']}/ratios.ipynb")
@@ -169,3 +170,29 @@ def test_parameter_values_are_injected_right_after_the_parameters_cell(tmp_path)
     state = cells_flow(path)(n=5, return_state=True)
     assert state.is_completed(), state.message
     assert streams(nbformat.read(state.result(), as_version=4).cells[-1]) == "50\n"
+
+
+def test_editing_one_cell_reruns_its_task_and_downstream_only(diamond, fresh_home, client):
+    first = cells_flow(diamond)(return_state=True)
+    assert first.is_completed(), first.message
+    runs = task_runs_by_name(client, first)
+    assert {n: tr.state.state_details.get("cache_miss_reason") for n, tr in runs.items()} == dict.fromkeys("ABCD", "no previous run")
+
+    notebook = nbformat.read(str(diamond), as_version=4)
+    notebook.cells[6].source = "squares.append(-1)\nprint('C', squares)"  # a cell of task C
+    nbformat.write(notebook, str(diamond))
+    second = cells_flow(diamond)(return_state=True)
+    assert second.is_completed(), second.message
+    runs = task_runs_by_name(client, second)
+    assert {n: tr.state_name for n, tr in runs.items()} == {"A": "Cached", "B": "Cached", "C": "Completed", "D": "Completed"}
+    assert runs["C"].state.state_details["cache_miss_reason"] == "source changed"
+    assert runs["D"].state.state_details["cache_miss_reason"] == "upstream changed"
+    assert runs["A"].total_run_time < 0.5  # taken from the cache: no kernel started (one takes about a second)
+    cells = nbformat.read(second.result(), as_version=4).cells
+    assert streams(cells[4]) == "A [0, 1, 2, 3]\n"  # outputs of cached tasks come from their stored results
+    assert streams(cells[-1]) == '{"n": 4, "squares": [0, 1, 4, 9, -1], "total": 60}\n'
+
+    third = cells_flow(diamond)(n=3, return_state=True)
+    runs = task_runs_by_name(client, third)
+    assert runs["A"].state.state_details["cache_miss_reason"] == "inputs changed"
+    assert {runs[n].state.state_details["cache_miss_reason"] for n in ("B", "C")} == {"upstream changed"}

@@ -6,6 +6,9 @@ by their default values) and one task per task of the notebook
 so independent tasks run at the same time, each in its own kernel
 (:mod:`.runtime`). A task receives the results of the tasks it depends on
 (futures, so a failed upstream leaves it ``NotReady`` and it never starts).
+Each task is cached on its cells' source, the setup source, the parameters
+it reads and its upstream tasks' keys (:func:`cache_policy`), so after an
+edit only the edited task and those downstream run again.
 When all tasks are done the executed notebook is assembled
 (:mod:`.assemble`) and written under ``<storage>/runs/<flow run id>/``; its
 path is the flow's result. If a task failed, the flow run fails after
@@ -15,6 +18,7 @@ writing it, naming the failing task, cell and line.
 from __future__ import annotations
 
 import inspect
+import json
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +79,28 @@ def cell_mapping(graph: NotebookGraph, task: CellTask, path: str) -> dict[str, A
     """
     ids = [graph.cells[i].id for i in task.cells] if graph.has_cell_ids else None
     return {"path": path, "task": task.name, "cell_indices": list(task.cells), "cell_ids": ids}
+
+
+def cache_policy(notebook: Any, graph: NotebookGraph, task: CellTask, kernel: str) -> Any:
+    """The cache policy of a cells task: its cells' source, the setup source, its inputs and upstream.
+
+    ``SourceText`` of the setup cells, the parameters cell and the task's own
+    cells (with the kernel and the variables it must persist), plus
+    ``Inputs`` (the flow parameters it reads) and ``UPSTREAM`` (the cache keys
+    of the tasks it depends on). Editing one cell changes the key of its task
+    (``source changed``) and, through ``UPSTREAM``, of every task downstream
+    (``upstream changed``); the other tasks are ``Cached``.
+    """
+    from partita.cache_policies import UPSTREAM, Inputs, SourceText
+
+    setup = sorted((*graph.setup_cells, *([graph.parameters_cell] if graph.parameters_cell is not None else [])))
+    text = json.dumps({
+        "setup": [notebook.cells[i].source for i in setup],
+        "cells": [notebook.cells[i].source for i in task.code_cells],
+        "outputs": list(task.outputs),
+        "kernel": kernel,
+    }, sort_keys=True)
+    return SourceText(text) + Inputs(exclude=("job", "upstream")) + UPSTREAM
 
 
 def _signature(graph: NotebookGraph, overrides: dict[str, Any]) -> list[inspect.Parameter]:
@@ -148,6 +174,7 @@ def cells_flow(
             name=name,
             description=f"Cells {', '.join(map(str, t.code_cells))} of {source_path.name}",
             state_details={"notebook": cell_mapping(graph, t, str(source_path))},
+            cache_policy=cache_policy(notebook, graph, t, kernel.name),
         )
         for name, t in tasks.items()
     }

@@ -74,8 +74,12 @@ class CellsResult:
 class CellExecutionFailed(RunError):
     """A cell of a cells task raised (or its kernel died or timed out).
 
-    The failure is kept as data in the task run's final state
-    (``state_details["cell_error"]``, see :meth:`details`).
+    The failure is kept as data in the task run's FAILED state
+    (``state_details["failure"]``, from :attr:`details`: ``kind``
+    ``cell_error``/``cell_timeout``/``kernel_died``, ``task``, ``notebook``,
+    ``cell_index``, ``cell_id``, ``execution_count``, ``line``, ``ename``, ``evalue``,
+    ``traceback``, ``source_excerpt``, ``output_notebook``, the same keys
+    as a whole-notebook run's failure).
 
     Attributes:
         task: the task name.
@@ -90,6 +94,7 @@ class CellExecutionFailed(RunError):
         output_notebook: where the task's partial executed notebook was written.
         partial: the cells executed so far (outputs included), for the run's
             executed notebook.
+        execution_count: the failing cell's ``In [n]`` in the task's kernel.
     """
 
     def __init__(
@@ -105,6 +110,7 @@ class CellExecutionFailed(RunError):
         source_excerpt: str,
         output_notebook: str | None,
         partial: list[ExecutedCell] | None = None,
+        execution_count: int | None = None,
     ) -> None:
         self.task, self.notebook = task, notebook
         self.cell_index, self.cell_id, self.line = cell_index, cell_id, line
@@ -112,38 +118,36 @@ class CellExecutionFailed(RunError):
         self.source_excerpt = source_excerpt
         self.output_notebook = output_notebook
         self.partial = partial or []
+        self.details = {
+            "kind": {"CellTimeoutError": "cell_timeout", "DeadKernelError": "kernel_died"}.get(ename, "cell_error"),
+            "task": task,
+            "notebook": notebook,
+            "cell_index": cell_index,
+            "cell_id": cell_id,
+            "execution_count": execution_count,
+            "line": line,
+            "ename": ename,
+            "evalue": evalue,
+            "traceback": traceback,
+            "source_excerpt": source_excerpt,
+            "output_notebook": output_notebook,
+        }
         where = f"cell {cell_index}" + (f" (id {cell_id})" if cell_id else "") + (f", line {line}" if line else "")
         error = f"{ename}: {evalue}" if evalue else ename
         tail = f" (partial output: {output_notebook})" if output_notebook else ""
         super().__init__(f"task {task!r} of notebook '{notebook}' failed at {where}: {error}{tail}")
 
-    def details(self) -> dict[str, Any]:
-        """The failure as JSON data (stored in the failed state's ``state_details["cell_error"]``)."""
-        return {
-            "task": self.task,
-            "notebook": self.notebook,
-            "cell_index": self.cell_index,
-            "cell_id": self.cell_id,
-            "line": self.line,
-            "ename": self.ename,
-            "evalue": self.evalue,
-            "traceback": self.traceback,
-            "source_excerpt": self.source_excerpt,
-            "output_notebook": self.output_notebook,
-        }
-
-    @property
-    def state_details(self) -> dict[str, Any]:
-        """Merged into the failed state's ``state_details`` by the engine (see :mod:`partita.exceptions`)."""
-        return {"cell_error": self.details()}
-
     def __reduce__(self) -> Any:
         return (CellExecutionFailed, (self.task, self.notebook, self.cell_index, self.cell_id, self.line, self.ename,
-                                      self.evalue, self.traceback, self.source_excerpt, self.output_notebook, self.partial))
+                                      self.evalue, self.traceback, self.source_excerpt, self.output_notebook, self.partial,
+                                      self.details["execution_count"]))
 
 
 class UnpicklableVariable(RunError):
     """A variable another task reads could not be pickled at the end of its task.
+
+    Stored as data in the FAILED state's ``state_details["failure"]``
+    (``kind: "unpicklable_variable"``, ``variable``, ``cell_index``, ``readers``...).
 
     Attributes:
         task: the task defining it.
@@ -155,6 +159,9 @@ class UnpicklableVariable(RunError):
 
     def __init__(self, task: str, variable: str, cell_index: int | None, readers: list[str], reason: str) -> None:
         self.task, self.variable, self.cell_index, self.readers, self.reason = task, variable, cell_index, readers, reason
+        ename, _, evalue = reason.partition(": ")
+        self.details = {"kind": "unpicklable_variable", "task": task, "variable": variable, "cell_index": cell_index,
+                        "readers": readers, "ename": ename, "evalue": evalue}
         where = f" (defined in cell {cell_index})" if cell_index is not None else ""
         readers_text = ", ".join(repr(r) for r in readers)
         super().__init__(
@@ -162,14 +169,6 @@ class UnpicklableVariable(RunError):
             f"Turn it into a picklable value (a list, a dict, a data frame...) before the end of task {task!r}, "
             f"or compute it inside {readers_text} instead"
         )
-
-    def details(self) -> dict[str, Any]:
-        return {"task": self.task, "variable": self.variable, "cell_index": self.cell_index, "readers": self.readers, "reason": self.reason}
-
-    @property
-    def state_details(self) -> dict[str, Any]:
-        """Merged into the failed state's ``state_details`` by the engine (see :mod:`partita.exceptions`)."""
-        return {"unpicklable_variable": self.details()}
 
     def __reduce__(self) -> Any:
         return (UnpicklableVariable, (self.task, self.variable, self.cell_index, self.readers, self.reason))

@@ -257,6 +257,7 @@ def _failure(job: CellsJob, cell: Any, index: int, ename: str, evalue: str, trac
         source_excerpt=_excerpt(cell.get("source", ""), line),
         output_notebook=output,
         partial=[*(setup_done or []), *executed],
+        execution_count=count,
     )
 
 
