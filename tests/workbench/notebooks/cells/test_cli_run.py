@@ -63,3 +63,24 @@ def test_inspect_shows_cells_and_the_failing_cell(notebooks_dir, tmp_path):
     assert "ZeroDivisionError: division by zero" in out
     assert "--> 2 ratios = [first / v for v in values]" in out
     assert "ratios.ipynb" in out
+
+
+def test_summary_and_inspect_say_why_each_task_ran(notebooks_dir, tmp_path):
+    import shutil
+
+    env = {"PARTITA_HOME": str(tmp_path / "home")}
+    notebook = tmp_path / "diamond.ipynb"
+    shutil.copy(notebooks_dir / "cells" / "diamond.ipynb", notebook)
+    first = run_cli("run", str(notebook), env=env)
+    assert first.returncode == 0, first.stderr
+    assert len(re.findall(r"ran: no previous run", first.stdout)) == 4, first.stdout
+    again = run_cli("run", str(notebook), "-p", "n=5", env=env)
+    assert re.search(r"│ A\s+│ Completed\s+│[^│]+│ ran: inputs changed", again.stdout), again.stdout
+    assert re.search(r"│ B\s+│ Completed\s+│[^│]+│ ran: upstream changed", again.stdout), again.stdout
+    same = run_cli("run", str(notebook), "-p", "n=5", env=env)
+    assert len(re.findall(r"│ Cached\s+│[^│]+│ hit", same.stdout)) == 4, same.stdout
+    run_id = re.search(rf"flow-run inspect ({UUID})", again.stdout).group(1)
+    inspect = run_cli("flow-run", "inspect", run_id, env=env)
+    assert re.search(r"A\s+│ cells 3\s+│ Completed\s+│ ran: inputs changed", inspect.stdout), inspect.stdout
+    refreshed = run_cli("run", str(notebook), "-p", "n=5", "--refresh", env=env)
+    assert len(re.findall(r"ran: refresh asked", refreshed.stdout)) == 4, refreshed.stdout

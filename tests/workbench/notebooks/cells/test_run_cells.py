@@ -50,6 +50,7 @@ def test_diamond_gives_the_answers_of_run_all_and_runs_b_and_c_together(diamond,
     flow_run_id = state.state_details["flow_run_id"]
     assert executed_path == f"{get_settings().resolved_result_storage()}/runs/{flow_run_id}/diamond.ipynb"
     executed = nbformat.read(executed_path, as_version=4)
+    nbformat.validate(executed)  # opens in JupyterLab
     reference = run_all(diamond)
     produced = [streams(c) for c in executed.cells if "injected-parameters" not in c.metadata.get("tags", [])]
     assert produced == [streams(c) for c in reference]
@@ -196,3 +197,22 @@ def test_editing_one_cell_reruns_its_task_and_downstream_only(diamond, fresh_hom
     runs = task_runs_by_name(client, third)
     assert runs["A"].state.state_details["cache_miss_reason"] == "inputs changed"
     assert {runs[n].state.state_details["cache_miss_reason"] for n in ("B", "C")} == {"upstream changed"}
+
+
+def test_a_dead_kernel_or_a_cell_timeout_fails_the_task_naming_the_cell(tmp_path, client):
+    from support.notebooks import make_notebook
+
+    path = make_notebook(tmp_path / "nb.ipynb", [
+        "# task: dies\nimport os, signal\nprint('before')\nos.kill(os.getpid(), signal.SIGKILL)",
+        "# task: slow\nimport time\ntime.sleep(30)",
+        "# task: after\nprint('never')",
+    ])
+    state = cells_flow(path, cell_timeout=3)(return_state=True)
+    assert state.is_failed()
+    failures = state.result(raise_on_failure=False).failures
+    died, slow = failures["dies"], failures["slow"]
+    assert (died.details["kind"], died.cell_index) == ("kernel_died", 0)
+    assert (slow.details["kind"], slow.cell_index) == ("cell_timeout", 1)
+    runs = task_runs_by_name(client, state)
+    assert runs["slow"].total_run_time < 20
+    assert runs["after"].state_name == "Completed"
