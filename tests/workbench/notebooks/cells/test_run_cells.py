@@ -216,3 +216,26 @@ def test_a_dead_kernel_or_a_cell_timeout_fails_the_task_naming_the_cell(tmp_path
     runs = task_runs_by_name(client, state)
     assert runs["slow"].total_run_time < 20
     assert runs["after"].state_name == "Completed"
+
+
+def test_kernels_started_ahead_are_each_used_once_and_none_is_left_running(tmp_path):
+    import psutil
+
+    from partita_workbench.notebooks.cells.pool import KernelPool
+
+    def kernels() -> set[int]:
+        me = psutil.Process()
+        return {p.pid for p in me.children(recursive=True) if "ipykernel" in " ".join(p.cmdline())}
+
+    before = kernels()
+    pool = KernelPool("python3", str(tmp_path), expected=3, ahead=2)
+    first, second = pool.take(), pool.take()
+    assert first is not second
+    pids = [k.run(lambda km: _pid(km)) for k in (first, second)]
+    assert pids[0] != pids[1]
+    pool.close()
+    assert kernels() == before
+
+
+async def _pid(km):
+    return km.provisioner.pid if km.provisioner is not None else None

@@ -50,15 +50,16 @@ class CellsRunFailed(RunError):
         super().__init__(message)
 
 
-def execute_cells(parameters: dict[str, Any], job: CellsJob, upstream: dict[str, CellsResult]) -> CellsResult:
+def execute_cells(parameters: dict[str, Any], job: CellsJob, upstream: dict[str, CellsResult], kernels: Any = None) -> CellsResult:
     """Task function of a cells task: run ``job`` (see :func:`.runtime.run_cells`).
 
     Args:
         parameters: the flow parameters the task reads (part of its cache key).
         job: the task's cells and settings.
         upstream: results of the tasks it depends on, by task name.
+        kernels: the flow run's :class:`.pool.KernelPool`, or ``None``.
     """
-    return run_cells(job, upstream)
+    return run_cells(job, upstream, kernels)
 
 
 cells_task: Task = Task(
@@ -100,7 +101,7 @@ def cache_policy(notebook: Any, graph: NotebookGraph, task: CellTask, kernel: st
         "outputs": list(task.outputs),
         "kernel": kernel,
     }, sort_keys=True)
-    return SourceText(text) + Inputs(exclude=("job", "upstream")) + UPSTREAM
+    return SourceText(text) + Inputs(exclude=("job", "upstream", "kernels")) + UPSTREAM
 
 
 def _signature(graph: NotebookGraph, overrides: dict[str, Any]) -> list[inspect.Parameter]:
@@ -180,6 +181,15 @@ def cells_flow(
     }
 
     def run(**values: Any) -> str:
+        from partita_workbench.notebooks.cells.pool import KernelPool
+
+        kernels = KernelPool(kernel.name, working_dir, expected=len(order))
+        try:
+            return _run_tasks(values, kernels)
+        finally:
+            kernels.close()
+
+    def _run_tasks(values: dict[str, Any], kernels: Any) -> str:
         from partita_workbench.notebooks.cells.assemble import executed_notebook, run_folder, write_notebook
 
         futures: dict[str, Any] = {}
@@ -203,7 +213,7 @@ def cells_flow(
             )
             read = {p: values.get(p) for p in task.parameters}
             upstream = {u: futures[u] for u in graph.upstream_of(name)}
-            futures[name] = definitions[name].submit(read, job, upstream)
+            futures[name] = definitions[name].submit(read, job, upstream, kernels)
 
         summaries, failures = [], {}
         for name in [t.name for t in graph.tasks]:

@@ -15,7 +15,8 @@ message by message, as nbformat outputs.
 A task run goes:
 
 1. start a kernel (the notebook's kernelspec, or the one chosen), in the
-   notebook's folder;
+   notebook's folder — or take one a :class:`.pool.KernelPool` started
+   while earlier tasks ran;
 2. run the setup cells and the parameters cell, then inject the flow's
    parameter values (papermill's convention: values that are not ``None``);
 3. load the upstream values it reads, from the cloudpickle bytes their tasks
@@ -147,12 +148,14 @@ class CellsJob:
     all_parameters: dict[str, Any] = field(default_factory=dict)
 
 
-def run_cells(job: CellsJob, upstream: dict[str, CellsResult]) -> CellsResult:
+def run_cells(job: CellsJob, upstream: dict[str, CellsResult], kernels: Any = None) -> CellsResult:
     """Run a cells task in a new kernel (see the module docstring); blocks until done.
 
     Args:
         job: the task.
         upstream: results of the tasks it depends on, by task name.
+        kernels: a :class:`.pool.KernelPool` to take an already started
+            kernel from; ``None`` starts one here.
 
     Returns:
         The task's :class:`CellsResult`.
@@ -162,10 +165,12 @@ def run_cells(job: CellsJob, upstream: dict[str, CellsResult]) -> CellsResult:
             (its partial executed notebook is written first).
         UnpicklableVariable: a variable another task reads cannot be pickled.
     """
-    return asyncio.run(_run(job, upstream))
+    if kernels is None:
+        return asyncio.run(_run(job, upstream, None))
+    return kernels.take().run(lambda km: _run(job, upstream, km))
 
 
-async def _run(job: CellsJob, upstream: dict[str, CellsResult]) -> CellsResult:
+async def _run(job: CellsJob, upstream: dict[str, CellsResult], km: Any) -> CellsResult:
     from nbclient import NotebookClient
 
     logger = run_logger()
@@ -175,6 +180,7 @@ async def _run(job: CellsJob, upstream: dict[str, CellsResult]) -> CellsResult:
         cell.outputs, cell.execution_count = [], None
     client = NotebookClient(
         notebook,
+        km=km,
         kernel_name=job.kernel_name,
         timeout=job.cell_timeout,
         allow_errors=False,
@@ -185,7 +191,7 @@ async def _run(job: CellsJob, upstream: dict[str, CellsResult]) -> CellsResult:
     scratch = tempfile.mkdtemp(prefix="partita-cells-")
     executed: list[ExecutedCell] = []
     try:
-        async with client.async_setup_kernel():
+        async with client.async_setup_kernel(cleanup_kc=True):
             setup_cells = notebook.cells[: len(job.setup)]
             task_cells = notebook.cells[len(job.setup):]
             values = {name: upstream[task].values[name] for name, task in job.inputs.items() if task in upstream}
