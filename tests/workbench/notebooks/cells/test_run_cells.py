@@ -239,3 +239,19 @@ def test_kernels_started_ahead_are_each_used_once_and_none_is_left_running(tmp_p
 
 async def _pid(km):
     return km.provisioner.pid if km.provisioner is not None else None
+
+
+def test_parameters_are_checked_like_whole_notebook_runs(tmp_path):
+    from partita.exceptions import ParameterTypeError
+    from support.notebooks import make_notebook
+
+    path = make_notebook(tmp_path / "nb.ipynb", [
+        ("day = '2024-05-01'\nlabel: str | None = None\nrate = 0.5", ["parameters"]),
+        "# task: show\nprint(repr(day), repr(label), repr(rate))",
+    ])
+    flow = cells_flow(path)
+    state = flow(day="2024-06-02", rate=1, return_state=True)  # an int for a float becomes a float
+    assert state.is_completed(), state.message
+    assert streams(nbformat.read(state.result(), as_version=4).cells[-1]) == "'2024-06-02' None 1.0\n"
+    with pytest.raises(ParameterTypeError, match="rate"):
+        flow(rate="fast")

@@ -1,7 +1,8 @@
 """A cells-as-tasks notebook as a :class:`partita.Flow`.
 
 The flow has the notebook's parameters (from its ``parameters`` cell, typed
-by their default values) and one task per task of the notebook
+by their annotations or default values, checked as a whole-notebook run
+checks them: :func:`partita_workbench.notebooks.parameters.check_parameters`) and one task per task of the notebook
 (:mod:`.analysis`), submitted in dependency order on the flow's task runner,
 so independent tasks run at the same time, each in its own kernel
 (:mod:`.runtime`). A task receives the results of the tasks it depends on
@@ -20,7 +21,7 @@ from __future__ import annotations
 import inspect
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from partita import Flow, Task
 from partita.exceptions import InvalidTarget, RunError, ValidationError
@@ -108,9 +109,9 @@ def _signature(graph: NotebookGraph, overrides: dict[str, Any]) -> list[inspect.
     params = []
     for param in graph.parameters:
         default = overrides.pop(param.name, param.default)
-        annotation = param.annotation if param.annotation is not None else inspect.Parameter.empty
-        if default is not None and annotation is not inspect.Parameter.empty and not isinstance(default, annotation):
-            annotation = inspect.Parameter.empty
+        annotation: Any = inspect.Parameter.empty
+        if param.annotation is not None and (default is None or isinstance(default, param.annotation)):
+            annotation = Optional[param.annotation] if param.nullable else param.annotation
         params.append(inspect.Parameter(param.name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation))
     for name, default in overrides.items():
         params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default))
@@ -182,6 +183,11 @@ def cells_flow(
 
     def run(**values: Any) -> str:
         from partita_workbench.notebooks.cells.pool import KernelPool
+        from partita_workbench.notebooks.parameters import check_parameters
+
+        given = check_parameters(str(path), graph.parameters, {k: v for k, v in values.items() if v is not None},
+                                 has_cell=graph.parameters_cell is not None)
+        values = {**values, **given}
 
         kernels = KernelPool(kernel.name, working_dir, expected=len(order))
         try:
