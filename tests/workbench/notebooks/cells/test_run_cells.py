@@ -147,6 +147,9 @@ def test_task_runs_record_their_cells_and_failures_as_data(notebooks_dir, tmp_pa
         "task": "ratios", "cell_index": 3, "cell_id": ids[3], "line": 2, "ename": "ZeroDivisionError", "evalue": "division by zero"}
     assert error["output_notebook"].endswith(f"/runs/{state.state_details['flow_run_id']}/ratios.ipynb")
     assert "--> 2" in error["source_excerpt"] and error["traceback"]
+    logs = client.read_logs(flow_run_id=state.state_details["flow_run_id"])
+    printed = {(str(r.task_run_id), r.message) for r in logs}
+    assert (str(runs["load"].id), "output of cell 1:\nloaded [4, 2, 0]") in printed  # each cell's output, in its task run's logs
 
 
 def test_notebooks_before_nbformat_4_5_record_cell_indices(notebooks_dir, client):

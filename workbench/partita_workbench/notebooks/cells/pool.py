@@ -10,12 +10,15 @@ task still gets a fresh namespace.
 Each :class:`WarmKernel` owns a thread running its own event loop: the
 kernel manager, the client's ZeroMQ sockets and the cell execution all live
 on that loop (asyncio and ZeroMQ objects must stay on the loop that made
-them); the task's thread hands it the work and waits for the answer.
+them); the task's thread hands it the work, in a copy of its context (so
+the work knows its task run), and waits for the answer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures as cf
+import contextvars
 import threading
 from typing import Any, Awaitable, Callable
 
@@ -55,9 +58,30 @@ class WarmKernel:
         """
         try:
             self._started.result()
-            return asyncio.run_coroutine_threadsafe(work(self.km), self.loop).result()
+            return self._call_in_context(work)
         finally:
             self.close()
+
+    def _call_in_context(self, work: Callable[[Any], Awaitable[Any]]) -> Any:
+        """Run ``work`` on the loop in a copy of the caller's context (its task run, its logger)."""
+        context = contextvars.copy_context()
+        outcome: cf.Future = cf.Future()
+
+        def start() -> None:
+            task = self.loop.create_task(work(self.km), context=context)
+
+            def done(t: asyncio.Task) -> None:
+                if t.cancelled():
+                    outcome.cancel()
+                elif t.exception() is not None:
+                    outcome.set_exception(t.exception())  # type: ignore[arg-type]
+                else:
+                    outcome.set_result(t.result())
+
+            task.add_done_callback(done)
+
+        self.loop.call_soon_threadsafe(start)
+        return outcome.result()
 
     def close(self) -> None:
         """Shut the kernel down (if it started) and stop the loop thread."""

@@ -222,6 +222,7 @@ async def _execute(client: Any, job: CellsJob, cell: Any, position: int, index: 
     """Run the cell at ``position`` of the kernel's notebook (``index`` in the source notebook)."""
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
+    _report_progress(job, index, position)
     try:
         await client.async_execute_cell(cell, position)
     except CellExecutionError:
@@ -331,3 +332,17 @@ def _log_streams(cell: Any, index: int, logger: Any) -> None:
         if len(text) > _MAX_LOGGED_OUTPUT:
             text = text[:_MAX_LOGGED_OUTPUT] + " ...(truncated)"
         logger.info("output of cell %s:\n%s", index, text.rstrip())
+
+
+def _report_progress(job: CellsJob, index: int, position: int) -> None:
+    """Tell live views which cell runs (``("notebook_cell", task_run, NotebookProgress)`` events)."""
+    from partita.engine import events
+
+    if not events.listeners:
+        return
+    from partita_workbench.notebooks.context import current_task_run
+    from partita_workbench.notebooks.execute import NotebookProgress
+
+    record = current_task_run()
+    if record is not None:
+        events.emit("notebook_cell", record, NotebookProgress(job.notebook, index, position, len(job.setup) + len(job.cells)))
