@@ -103,7 +103,8 @@ def check_command(notebook: str = typer.Argument(..., help="The notebook (.ipynb
     """Report analysis problems (undefined names, empty tasks, star imports...) with cell and line numbers."""
     graph = _analyse(notebook)
     if not graph.problems:
-        console.print(f"{notebook}: no problems ({len(graph.tasks)} tasks, {len(graph.edges)} edges)", markup=False)
+        shape = f"{len(graph.tasks)} tasks, {len(graph.edges)} edges" if graph.tasks else "no task cells: it runs whole, with papermill"
+        console.print(f"{notebook}: no problems ({shape})", markup=False, soft_wrap=True)
         return
     for problem in graph.problems:
         console.print(problem.render(notebook), markup=False, soft_wrap=True)

@@ -160,3 +160,15 @@ def test_parameters_read_by_setup_cells_are_read_by_every_task(tmp_path):
     ]))
     assert graph.setup_cells == (1,)
     assert [t.parameters for t in graph.tasks] == [("n",), ("n",)]
+
+
+def test_a_notebook_without_task_cells_is_checked_top_to_bottom(tmp_path):
+    graph = analyse_notebook(make_notebook(tmp_path / "nb.ipynb", [
+        ("n = 1", ["parameters"]),
+        "total = n + 1",
+        "print(totl)",
+    ]))
+    assert graph.tasks == [] and graph.edges == []
+    (problem,) = graph.problems
+    assert (problem.code, problem.cell, problem.line) == ("undefined-name", 2, 1)
+    assert "did you mean 'total'?" in problem.message

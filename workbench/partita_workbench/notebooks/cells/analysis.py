@@ -184,6 +184,10 @@ def analyse(notebook: Any, path: str) -> NotebookGraph:
     if parameters_cell is not None:
         units.append((parameters_cell, "parameters", parameters_cell))
     units += [(covered[0], "task", (name, covered, implicit)) for name, covered, implicit in groups]
+    if not groups:  # a whole notebook: its reads are checked as one run top to bottom
+        whole = [c.index for c in cells if c.cell_type == "code" and c.index != parameters_cell]
+        if whole:
+            units.append((whole[0], "whole", whole))
     units.sort(key=lambda u: u[0])
 
     bindings: dict[str, _Binding] = {}
@@ -203,6 +207,11 @@ def analyse(notebook: Any, path: str) -> NotebookGraph:
         elif kind == "parameters":
             for param in parameters:
                 bindings[param.name] = _Binding("", "parameters", payload, 1, "assign")
+        elif kind == "whole":
+            scan = _TaskScan()
+            for index in payload:
+                for event in names[index].events:
+                    _replay(event, index, "", scan, bindings, problems, later_defs, star_before, set())
         else:
             name, covered, _implicit = payload
             scan = scans[name] = _TaskScan()
