@@ -172,3 +172,8 @@ def test_a_notebook_without_task_cells_is_checked_top_to_bottom(tmp_path):
     (problem,) = graph.problems
     assert (problem.code, problem.cell, problem.line) == ("undefined-name", 2, 1)
     assert "did you mean 'total'?" in problem.message
+
+
+def test_a_function_declaring_a_global_reads_it_when_called():
+    (definition,) = analyse_cell("def bump(a):\n    global counter\n    counter += a\n    return helper(a)").events
+    assert (definition.name, sorted(definition.deferred)) == ("bump", ["counter", "helper"])

@@ -239,7 +239,7 @@ def _free_names(nodes: list[ast.AST], scope: ast.AST | None = None) -> frozenset
         bound |= _bound_inside(node)
     if scope is not None:
         bound |= _bound_inside(scope.args) if hasattr(scope, "args") and isinstance(scope.args, ast.arguments) else set()
-    return frozenset(loads - (bound - declared_global))
+    return frozenset((loads | declared_global) - (bound - declared_global))
 
 
 # -- the visitor ---------------------------------------------------------------------------------
