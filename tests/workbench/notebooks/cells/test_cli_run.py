@@ -62,7 +62,7 @@ def test_inspect_shows_cells_and_the_failing_cell(notebooks_dir, tmp_path):
     assert re.search(r"Cell\s+3, id [0-9a-f]+, In \[\d+\], line 2", out), out
     assert "ZeroDivisionError: division by zero" in out
     assert "--> 2 ratios = [first / v for v in values]" in out
-    assert "ratios.ipynb" in out
+    assert "ratios.partial.ipynb" in out
 
 
 def test_summary_and_inspect_say_why_each_task_ran(notebooks_dir, tmp_path):

@@ -145,7 +145,7 @@ def test_task_runs_record_their_cells_and_failures_as_data(notebooks_dir, tmp_pa
     assert error["kind"] == "cell_error"
     assert {k: error[k] for k in ("task", "cell_index", "cell_id", "line", "ename", "evalue")} == {
         "task": "ratios", "cell_index": 3, "cell_id": ids[3], "line": 2, "ename": "ZeroDivisionError", "evalue": "division by zero"}
-    assert error["output_notebook"].endswith(f"/runs/{state.state_details['flow_run_id']}/ratios.ipynb")
+    assert error["output_notebook"].endswith(f"/runs/{state.state_details['flow_run_id']}/ratios.partial.ipynb")
     assert "--> 2" in error["source_excerpt"] and error["traceback"]
     logs = client.read_logs(flow_run_id=state.state_details["flow_run_id"])
     printed = {(str(r.task_run_id), r.message) for r in logs}

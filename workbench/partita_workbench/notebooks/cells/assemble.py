@@ -1,7 +1,7 @@
 """The executed notebook of a cells run: the source notebook with each cell's outputs from its task.
 
 Written under ``<storage>/runs/<flow run id>/<notebook stem>.ipynb`` (and, for
-a failing task, its partial notebook as ``<task>.ipynb`` beside it); the
+a failing task, its partial notebook as ``<task>.partial.ipynb`` beside it); the
 source notebook is only read. Setup cells and the parameters cell show the
 outputs of their run before the first task; the flow's parameter values
 follow the parameters cell in a cell tagged ``injected-parameters``

@@ -281,7 +281,7 @@ def _excerpt(source: str, line: int | None, context: int = 2) -> str:
 
 
 def _write_partial(job: CellsJob, executed: list[ExecutedCell]) -> str | None:
-    """Write the task's partial executed notebook under ``<storage>/runs/<flow run id>/<task>.ipynb``."""
+    """Write the task's partial executed notebook as ``<storage>/runs/<flow run id>/<task>.partial.ipynb``."""
     from partita_workbench.notebooks.cells.assemble import partial_notebook, run_folder, write_notebook
 
     folder = run_folder(job.storage)
@@ -289,7 +289,7 @@ def _write_partial(job: CellsJob, executed: list[ExecutedCell]) -> str | None:
         return None
     try:
         source = nbformat.read(job.notebook, as_version=4)
-        destination = f"{folder}/{re.sub(r'[^A-Za-z0-9_.-]+', '_', job.task)}.ipynb"
+        destination = f"{folder}/{re.sub(r'[^A-Za-z0-9_.-]+', '_', job.task)}.partial.ipynb"
         write_notebook(partial_notebook(source, executed), destination)
         return destination
     except Exception:  # the failure itself must still be reported
