@@ -37,7 +37,7 @@ def diamond(notebooks_dir, tmp_path) -> Path:
     return target
 
 
-def test_diamond_gives_the_answers_of_run_all_and_runs_b_and_c_together(diamond, client):
+def test_diamond_gives_the_answers_of_run_all_and_runs_b_and_c_together(diamond, fresh_home, client):
     before = diamond.read_bytes()
     state = cells_flow(diamond)(return_state=True)
     assert state.is_completed(), state.message
@@ -131,7 +131,7 @@ def test_parameters_are_injected_and_typed(notebooks_dir, tmp_path):
         flow(n="many")
 
 
-def test_task_runs_record_their_cells_and_failures_as_data(notebooks_dir, tmp_path, client):
+def test_task_runs_record_their_cells_and_failures_as_data(notebooks_dir, tmp_path, fresh_home, client):
     source = tmp_path / "failing.ipynb"
     shutil.copy(notebooks_dir / "cells" / "failing.ipynb", source)
     ids = [c.id for c in nbformat.read(str(source), as_version=4).cells]
