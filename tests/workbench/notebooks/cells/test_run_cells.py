@@ -258,3 +258,19 @@ def test_parameters_are_checked_like_whole_notebook_runs(tmp_path):
     assert streams(nbformat.read(state.result(), as_version=4).cells[-1]) == "'2024-06-02' None 1.0\n"
     with pytest.raises(ParameterTypeError, match="rate"):
         flow(rate="fast")
+
+
+def test_stdout_stderr_and_displays_are_captured_per_cell(tmp_path):
+    from support.notebooks import make_notebook
+
+    path = make_notebook(tmp_path / "nb.ipynb", [
+        "# task: talk\nimport sys\nprint('out')\nprint('err', file=sys.stderr)",
+        "from IPython.display import HTML, display\ndisplay(HTML('<b>hi</b>'))\n6 * 7",
+    ])
+    state = cells_flow(path)(return_state=True)
+    assert state.is_completed(), state.message
+    first, second = nbformat.read(state.result(), as_version=4).cells
+    assert [(o["output_type"], o.get("name"), o.get("text")) for o in first.outputs] == [
+        ("stream", "stdout", "out\n"), ("stream", "stderr", "err\n")]
+    assert [o["output_type"] for o in second.outputs] == ["display_data", "execute_result"]
+    assert second.outputs[0]["data"]["text/html"] == "<b>hi</b>" and second.outputs[1]["data"]["text/plain"] == "42"
