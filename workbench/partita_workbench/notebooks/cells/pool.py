@@ -31,10 +31,14 @@ class WarmKernel:
     Args:
         kernel_name: kernelspec name.
         cwd: the kernel's working directory.
+        closers: when given, the kernel is shut down on a thread added to
+            this list once its work is done (off the task's critical path;
+            the owner joins the threads); otherwise before :meth:`run` returns.
     """
 
-    def __init__(self, kernel_name: str, cwd: str) -> None:
+    def __init__(self, kernel_name: str, cwd: str, closers: list[threading.Thread] | None = None) -> None:
         self.kernel_name = kernel_name
+        self._closers = closers
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name=f"partita-kernel-{kernel_name}", daemon=True)
         self._thread.start()
@@ -51,7 +55,7 @@ class WarmKernel:
     def run(self, work: Callable[[Any], Awaitable[Any]]) -> Any:
         """Run ``work(kernel_manager)`` on this kernel's loop and return its result (blocks).
 
-        The kernel is shut down afterwards, whatever happens.
+        The kernel is shut down afterwards, whatever happens (see ``closers``).
 
         Raises:
             Exception: whatever ``work`` or the kernel's start raised.
@@ -60,7 +64,12 @@ class WarmKernel:
             self._started.result()
             return self._call_in_context(work)
         finally:
-            self.close()
+            if self._closers is None:
+                self.close()
+            else:
+                closer = threading.Thread(target=self.close, name="partita-kernel-shutdown", daemon=True)
+                closer.start()
+                self._closers.append(closer)
 
     def _call_in_context(self, work: Callable[[Any], Awaitable[Any]]) -> Any:
         """Run ``work`` on the loop in a copy of the caller's context (its task run, its logger)."""
@@ -125,10 +134,11 @@ class KernelPool:
         self._left = expected  # kernels that may still be asked for
         self._ahead = ahead
         self._closed = False
+        self._closers: list[threading.Thread] = []
 
     def _refill(self) -> None:
         while not self._closed and len(self._ready) < min(self._ahead, self._left):
-            self._ready.append(WarmKernel(self.kernel_name, self.cwd))
+            self._ready.append(WarmKernel(self.kernel_name, self.cwd, self._closers))
 
     def start(self) -> "KernelPool":
         """Start the first kernels."""
@@ -142,14 +152,16 @@ class KernelPool:
             self._left = max(0, self._left - 1)
             kernel = self._ready.pop(0) if self._ready else None
             if kernel is None or self._closed:
-                kernel = WarmKernel(self.kernel_name, self.cwd)
+                kernel = WarmKernel(self.kernel_name, self.cwd, self._closers)
             self._refill()
         return kernel
 
     def close(self) -> None:
-        """Shut down the kernels nobody took."""
+        """Shut down the kernels nobody took, and wait for every kernel to be down."""
         with self._lock:
             self._closed = True
             unused, self._ready = self._ready, []
         for kernel in unused:
             kernel.close()
+        for closer in list(self._closers):
+            closer.join(timeout=30)

@@ -186,12 +186,14 @@ async def _run(job: CellsJob, upstream: dict[str, CellsResult], km: Any) -> Cell
         allow_errors=False,
         force_raise_errors=True,
         record_timing=False,
+        shutdown_kernel="immediate",
         resources={"metadata": {"path": job.cwd}},
     )
     scratch = tempfile.mkdtemp(prefix="partita-cells-")
     executed: list[ExecutedCell] = []
     try:
-        async with client.async_setup_kernel(cleanup_kc=True):
+        # a pool's kernel is shut down by the pool, after the result is returned
+        async with client.async_setup_kernel(cleanup_kc=km is None):
             setup_cells = notebook.cells[: len(job.setup)]
             task_cells = notebook.cells[len(job.setup):]
             values = {name: upstream[task].values[name] for name, task in job.inputs.items() if task in upstream}
@@ -213,6 +215,8 @@ async def _run(job: CellsJob, upstream: dict[str, CellsResult], km: Any) -> Cell
                 await _execute(client, job, cell, position, index, executed, logger, setup_done)
             saved = await _save(client, job, scratch)
     finally:
+        if km is not None and client.kc is not None:
+            client.kc.stop_channels()
         shutil.rmtree(scratch, ignore_errors=True)
     return CellsResult(task=job.task, values=saved, cells=executed, setup=setup_done, kernel=job.kernel_name)
 
