@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from partita_workbench.notebooks.cells.document import graph_document
 from partita_workbench.notebooks.errors import (
     NotebookCellError,
     NotebookCellTimeout,
@@ -28,6 +27,7 @@ from partita_workbench.notebooks.kernels import KernelNotFound, installed_kernel
 from partita_workbench.notebooks.parameters import NotebookParameter, check_parameters, notebook_parameters
 
 if TYPE_CHECKING:
+    from partita_workbench.notebooks.cells.document import graph_document
     from partita_workbench.notebooks.task import notebook_flow, notebook_task
 
 __all__ = [
@@ -52,6 +52,10 @@ _LAZY = {"notebook_flow", "notebook_task"}
 
 
 def __getattr__(name: str) -> Any:
+    if name == "graph_document":
+        from partita_workbench.notebooks.cells.document import graph_document
+
+        return graph_document
     if name in _LAZY:
         from partita_workbench.notebooks import task
 

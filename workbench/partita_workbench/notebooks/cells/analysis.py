@@ -38,8 +38,6 @@ from partita.exceptions import InvalidTarget
 from partita_workbench.notebooks.cells.model import Cell, CellTask, Definition, Edge, NotebookGraph, Problem
 from partita_workbench.notebooks.cells.names import BUILTIN_NAMES, IPYTHON_NAMES, CellNames, Event, analyse_cell
 from partita_workbench.notebooks.parameters import PARAMETERS_TAG, parse_parameters
-from partita_workbench.pipelines.graph import find_cycles
-from partita_workbench.pipelines.suggest import did_you_mean
 
 __all__ = ["TASK_TAG_PREFIX", "NEEDS_TAG_PREFIX", "read_notebook", "analyse_notebook", "task_name_of", "has_task_cells"]
 
@@ -125,6 +123,7 @@ def analyse_notebook(path: str | Path) -> NotebookGraph:
 
 def analyse(notebook: Any, path: str) -> NotebookGraph:
     """:func:`analyse_notebook` for a notebook already read (an ``nbformat`` node)."""
+    from partita_workbench.pipelines.graph import find_cycles  # (the pipelines package is heavier to import)
     cells = _cells(notebook)
     names: dict[int, CellNames] = {c.index: analyse_cell(c.source) for c in cells if c.cell_type == "code"}
     problems: list[Problem] = []
@@ -346,6 +345,13 @@ def _all_definitions(names: dict[int, CellNames]) -> dict[str, list[int]]:
             if event.action == "define":
                 defs.setdefault(event.name, []).append(index)
     return defs
+
+
+def did_you_mean(word: str, candidates: Any) -> str:
+    """``"; did you mean 'x'?"`` (:func:`partita_workbench.pipelines.suggest.did_you_mean`), imported when needed."""
+    from partita_workbench.pipelines.suggest import did_you_mean as suggest
+
+    return suggest(word, candidates)
 
 
 def _undefined(event: Event, cell: int, later_defs: dict[str, list[int]], star_before: list[int]) -> Problem:
