@@ -26,7 +26,7 @@ from rich.live import Live
 from rich.table import Table
 
 from partita.exceptions import PartitaError, UserInputError, ValidationError
-from partita_workbench.cli.render import duration_text, state_text
+from partita_workbench.cli.render import cache_text as _cache_text, duration_text, state_text
 
 console = Console()
 err_console = Console(stderr=True)
@@ -102,16 +102,6 @@ REFRESH_ALL = "*"
 """What a bare ``--refresh`` stands for (see :func:`normalize_refresh`)."""
 
 
-def _cache_text(state: Any) -> str:
-    """``hit`` for a Cached run, ``ran: <reason>`` for a cached task that ran, else ``""``."""
-    if state.name == "Cached":
-        return "hit"
-    if state.name == "Skipped":  # its if: was false: nothing ran, nothing was looked up
-        return ""
-    reason = (state.state_details or {}).get("cache_miss_reason")
-    return f"ran: {reason}" if reason else ""
-
-
 def normalize_refresh(args: list[str]) -> list[str]:
     """Let ``--refresh`` go without a value: a bare one becomes ``--refresh=*`` (refresh all).
 
@@ -137,6 +127,7 @@ def _is_target(text: str) -> bool:
 def run_command(
     target: str = typer.Argument(..., help="pipeline.yaml, notebook.ipynb or file.py:flow_name"),
     param: list[str] = typer.Option([], "--param", "-p", help="Parameter as key=value (repeatable)."),
+    mode: str = typer.Option(None, "--mode", help="Notebooks: 'cells' (task cells as tasks) or 'papermill' (whole notebook); default: cells when a cell is tagged task:NAME."),
     refresh: list[str] = typer.Option(
         [], "--refresh", metavar="[TASK]",
         help="Run tasks again instead of taking cached results: all of them, or the pipeline task named (repeatable).",
@@ -161,7 +152,8 @@ def run_command(
             _refresh_everything()
         notebook_options = {k: v for k, v in {"kernel_name": kernel, "cwd": cwd, "timeout": cell_timeout,
                                                "output_path": output}.items() if v is not None}
-        flow = load_target(target, refresh=True if refresh_all else tasks_to_refresh, notebook_options=notebook_options)
+        flow = load_target(target, mode, refresh=True if refresh_all else tasks_to_refresh,
+                           notebook_options=notebook_options)
         parameters = parse_parameters(flow, param)
     except ValidationError as exc:  # the report of 'partita validate', on stderr since it stops the run
         print_report({target: exc.problems}, to_stderr=True)
@@ -206,6 +198,8 @@ def run_command(
         sep="",
         highlight=False,
     )
+    if state.is_completed() and state.data and state.data.get("summary"):
+        console.print(f"Result: {state.data['summary']}", highlight=False, markup=False)
     if not state.is_completed():
         err_console.print(f"[bold red]{state.name}:[/] {state.message or 'the run did not complete'}", highlight=False)
     console.print(f"Inspect it: partita flow-run inspect {flow_run_id}", highlight=False)

@@ -11,7 +11,9 @@
   (stored in the FAILED state's ``state_details["failure"]``);
 * :func:`notebook_flow` — a one-task flow for ``partita run notebook.ipynb``,
   its parameters read from the notebook's ``parameters`` cell;
-* :data:`notebook_task` — the :class:`partita.Task` behind it.
+* :data:`notebook_task` — the :class:`partita.Task` behind it;
+* :func:`graph_document` — the task graph of a notebook whose cells are tasks
+  (:mod:`partita_workbench.notebooks.cells`), in the canonical graph form.
 
 ``notebook_flow`` and ``notebook_task`` are imported lazily (they need the
 SDK engine).
@@ -32,6 +34,7 @@ from partita_workbench.notebooks.kernels import KernelNotFound, installed_kernel
 from partita_workbench.notebooks.parameters import NotebookParameter, check_parameters, notebook_parameters
 
 if TYPE_CHECKING:
+    from partita_workbench.notebooks.cells.document import graph_document
     from partita_workbench.notebooks.task import notebook_flow, notebook_task
 
 __all__ = [
@@ -49,12 +52,17 @@ __all__ = [
     "NotebookExecutionError",
     "NotebookKernelDied",
     "KernelNotFound",
+    "graph_document",
 ]
 
 _LAZY = {"notebook_flow", "notebook_task"}
 
 
 def __getattr__(name: str) -> Any:
+    if name == "graph_document":
+        from partita_workbench.notebooks.cells.document import graph_document
+
+        return graph_document
     if name in _LAZY:
         from partita_workbench.notebooks import task
 
