@@ -112,6 +112,21 @@ def test_a_task_that_does_not_write_its_product_fails_naming_it(project, fresh_h
         state.result()
 
 
+def test_a_failing_cell_names_the_script_line(project, fresh_home, task_run_details):
+    folder = project("basic")
+    script = folder / "scripts" / "clean.py"
+    script.write_text(script.read_text().replace("odd = [n for n in numbers if n % 2]", "odd = [n for n in numbers if n % 2]\nodd = 1 / 0"))
+    state = compile_ploomber(folder / "pipeline.yaml")(return_state=True)
+    assert state.is_failed()
+    assert task_run_details(state)["report"][0] == "NotReady"
+    executed = folder / "output" / "clean.ipynb"
+    assert state.message == (
+        "TaskCellError: task 'clean' failed in cell 3, which starts at clean.py:13: ZeroDivisionError: "
+        f"division by zero (partially executed notebook: {executed})"
+    )
+    assert executed.is_file() and not (folder / "output" / "clean.html").exists()
+
+
 def test_grid_wildcards_script_runner_and_env(project, fresh_home, task_run_details):
     folder = project("grid")
     pipeline = load_ploomber(folder / "pipeline.yaml")

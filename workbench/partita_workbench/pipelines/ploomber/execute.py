@@ -30,10 +30,10 @@ import nbformat
 
 from partita.exceptions import RunError
 
-from partita_workbench.notebooks.execute import run_notebook
+from partita_workbench.notebooks.execute import NotebookCellError, run_notebook
 from partita_workbench.pipelines.ploomber.spec import PloomberTask
 
-__all__ = ["run_task", "EXPORTERS", "MissingProduct"]
+__all__ = ["run_task", "EXPORTERS", "MissingProduct", "TaskCellError"]
 
 EXPORTERS = {".html": "html", ".pdf": "pdf", ".md": "markdown", ".tex": "latex", ".rst": "rst", ".py": "python"}
 """nbconvert exporter for the extension of an ``nb`` product (Ploomber infers it the same way)."""
@@ -43,6 +43,36 @@ _MAX_LOGGED = 4000
 
 class MissingProduct(RunError):
     """A task finished without writing one of its products."""
+
+
+class TaskCellError(RunError):
+    """A cell of a Ploomber task's source raised.
+
+    Attributes:
+        task: the task name.
+        source: the source file.
+        cell_index: 0-based index of the failing cell in the source (``None``:
+            the injected-parameters cell).
+        line: 1-based line of that cell in a script (``None`` for notebooks).
+        ename, evalue: the exception's type and message.
+        executed: path of the partially executed notebook.
+    """
+
+    def __init__(self, task: str, source: Path, error: NotebookCellError, line: int | None) -> None:
+        self.task = task
+        self.source = source
+        self.cell_index = error.cell_index
+        self.line = line
+        self.ename, self.evalue = error.ename, error.evalue
+        self.executed = error.output_path
+        if error.cell_index is None:
+            where = "in the injected-parameters cell"
+        elif line is not None:
+            where = f"in cell {error.cell_index}, which starts at {source.name}:{line}"
+        else:
+            where = f"at cell {error.cell_index} of {source.name} (0-based, counting all cells)"
+        what = f"{error.ename}: {error.evalue}" if error.evalue else error.ename
+        super().__init__(f"task '{task}' failed {where}: {what} (partially executed notebook: {error.output_path})")
 
 
 def run_task(task: PloomberTask, product: Any, upstream: dict[str, Any], params: dict[str, Any], cwd: Path, logger: Any) -> Any:
@@ -57,8 +87,8 @@ def run_task(task: PloomberTask, product: Any, upstream: dict[str, Any], params:
         logger: the task run's logger.
 
     Raises:
-        partita_workbench.notebooks.NotebookCellError: a cell raised (the
-            partially executed notebook is kept next to the ``nb`` product).
+        TaskCellError: a cell raised (the partially executed notebook is kept
+            next to the ``nb`` product, as ``.ipynb``).
         partita.exceptions.RunError: the script failed, nbconvert failed, or a
             product was not written (:class:`MissingProduct`).
     """
@@ -90,7 +120,11 @@ def _run_notebook(task: PloomberTask, values: dict[str, Any], cwd: Path) -> None
         if task.source.is_script:  # jupytext's conversion, as Ploomber runs scripts
             source = Path(staging) / f"{task.source.path.stem}.ipynb"
             nbformat.write(task.source.notebook, str(source))
-        run_notebook(source, values, kernel_name=task.kernel, cwd=cwd, output_path=str(executed))
+        try:
+            run_notebook(source, values, kernel_name=task.kernel, cwd=cwd, output_path=str(executed))
+        except NotebookCellError as exc:
+            line = task.source.cell_line(exc.cell_index) if exc.cell_index is not None else None
+            raise TaskCellError(task.name, task.source.path, exc, line) from None
     if executed != target:
         _export(executed, target, task)
         executed.unlink()

@@ -1,0 +1,50 @@
+"""``partita run`` on a Ploomber ``pipeline.yaml``, through the real console script."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from support.cli import run_cli
+
+PLOOMBER = Path(__file__).parents[3] / "data" / "ploomber"
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def _rows(stdout: str) -> dict[str, str]:
+    """Task → state from the summary table."""
+    rows = {}
+    for line in stdout.splitlines():
+        cells = [c.strip() for c in line.split("│")]
+        if len(cells) > 3 and cells[1] in ("load", "clean", "report"):
+            rows[cells[1]] = cells[2]
+    return rows
+
+
+def test_partita_run_runs_a_ploomber_project_then_caches_it(tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(PLOOMBER / "basic", project)
+    env = {"PARTITA_HOME": str(tmp_path / "home")}
+
+    first = run_cli("run", str(project / "pipeline.yaml"), env=env)
+    assert first.returncode == 0, first.stderr
+    assert _rows(first.stdout) == {"load": "Completed", "clean": "Completed", "report": "Completed"}
+    assert "of flow project finished in state Completed" in first.stdout
+    assert (project / "output" / "summary.json").is_file()
+
+    second = run_cli("run", str(project / "pipeline.yaml"), env=env)
+    assert second.returncode == 0, second.stderr
+    assert _rows(second.stdout) == {"load": "Cached", "clean": "Cached", "report": "Cached"}
+
+
+def test_partita_run_refuses_an_invalid_ploomber_spec_and_records_nothing(tmp_path):
+    env = {"PARTITA_HOME": str(tmp_path / "home")}
+    result = run_cli("run", "graph.yaml", env=env, cwd=PLOOMBER / "invalid")
+    assert result.returncode == 2
+    assert "graph.yaml:2:5: dependency cycle: cycle_a -> cycle_b -> cycle_a" in result.stderr
+    assert "graph.yaml:8:5: duplicate task name 'ok'" in result.stderr
+    listing = run_cli("flow-run", "ls", env=env)
+    assert "graph" not in listing.stdout and "invalid" not in listing.stdout
