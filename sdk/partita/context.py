@@ -48,6 +48,16 @@ class TaskRunRecord:
     total_run_time: float = 0.0
     handled: bool = False  # the flow saw the outcome (direct call, result(), state)
 
+    def to_row(self) -> list[Any]:
+        """This task run as a row of a task-run batch (``TaskRunRow``; its state travels apart)."""
+        return [
+            self.id, self.name, self.flow_run_id, self.task_key, self.dynamic_key, self.cache_key,
+            self.task_inputs, self.tags, self.run_count,
+            self.start_time.isoformat() if self.start_time else None,
+            self.end_time.isoformat() if self.end_time else None,
+            self.total_run_time,
+        ]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,

@@ -9,7 +9,7 @@ place (file:line:col, flow, task, parameter, notebook cell) and says what to do:
     │   ├── InvalidTarget            a run target that cannot be found or loaded
     │   ├── ValidationError          a pipeline / notebook that fails validation
     │   └── PipelineEditError        an edit of a pipeline file that cannot be made
-    ├── RunError                     raised by running things
+    ├── RunError                     raised by running things (``details``: the failure as data)
     │   ├── FailedRun                a run ended FAILED / CRASHED / CANCELLED
     │   ├── UpstreamTaskError        a task's upstream did not complete
     │   ├── TaskTimeoutError         a run exceeded ``timeout_seconds``
@@ -58,7 +58,17 @@ class PipelineEditError(UserInputError):
 
 
 class RunError(PartitaError):
-    """Raised by running flows and tasks."""
+    """Raised by running flows and tasks.
+
+    Attributes:
+        details: JSON-ready data describing the failure (for a notebook cell:
+            cell index and id, exception name and value, traceback...), or
+            ``None``. A task run that fails with this error stores it in its
+            FAILED state's ``state_details["failure"]``, so clients read the
+            failure as data rather than parsing the message.
+    """
+
+    details: dict | None = None
 
 
 class FailedRun(RunError):

@@ -19,7 +19,7 @@ from partita.context import FlowRunContext, TaskRunContext, TaskRunRecord, task_
 from partita.engine import events
 from partita.engine.common import RAISE, exception_message, now, retry_delay, run_hooks
 from partita.engine.inputs import contains_upstream, resolve, wait_for_upstream
-from partita.exceptions import TaskTimeoutError, UpstreamTaskError
+from partita.exceptions import RunError, TaskTimeoutError, UpstreamTaskError
 from partita.logging import log_prints_var
 from partita.states import State, StateType, new_id
 
@@ -143,6 +143,8 @@ class TaskRunEngine:
         self.record.total_run_time += time.perf_counter() - self._t0
         data = None
         task = self.task
+        if isinstance(value, State):
+            return self._finish_returned(value)
         if value is _HIT:
             entry = self.cache
             self._finish(State(StateType.COMPLETED, "Cached", data=entry.hit, state_details={"cache_key": entry.key}))
@@ -158,6 +160,27 @@ class TaskRunEngine:
             self._fail(exc, f"the result of {self.label} could not be persisted: {exception_message(exc)}")
             return None
         state = State(StateType.COMPLETED, "Completed", data=data)
+        state._attach(value)
+        self._finish(state)
+        return None
+
+    def _finish_returned(self, returned: State) -> None:
+        """The function returned a state: it becomes the final state (as in Prefect).
+
+        A COMPLETED one keeps its name (``Completed(name="Skipped")``) and its
+        attached value as the result (``None`` when it has none); it is not
+        stored in the cache. Other types end the run as they are, without retries.
+        """
+        state = State(returned.type, returned.name, returned.message, state_details=dict(returned.state_details))
+        value = returned._value if returned._has_value else None
+        if state.type is StateType.COMPLETED and self.task.should_persist(self.flow_ctx):
+            from partita.results import persist_result
+
+            try:
+                state.data = persist_result(value, serializer=self.task.result_serializer, storage=self.task.result_storage)
+            except Exception as exc:
+                self._fail(exc, f"the result of {self.label} could not be persisted: {exception_message(exc)}")
+                return None
         state._attach(value)
         self._finish(state)
         return None
@@ -181,7 +204,8 @@ class TaskRunEngine:
 
     def _fail(self, exc: BaseException, message: str) -> None:
         name = "TimedOut" if isinstance(exc, TaskTimeoutError) else "Failed"
-        state = State(StateType.FAILED, name, message=message)
+        details = getattr(exc, "details", None) if isinstance(exc, RunError) else None
+        state = State(StateType.FAILED, name, message=message, state_details={"failure": details} if details else None)
         state._attach(exc)
         self._finish(state)
 

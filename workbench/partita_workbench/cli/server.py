@@ -1,10 +1,17 @@
-"""``partita server ...``: run the backend as an HTTP server."""
+"""``partita server ...``: run the backend as an HTTP server and manage its database."""
 
 from __future__ import annotations
 
-import typer
+import asyncio
 
-app = typer.Typer(help="Run the Partita backend server.", no_args_is_help=True)
+import typer
+from rich.console import Console
+
+app = typer.Typer(help="Run the Partita backend server and manage its database.", no_args_is_help=True)
+database_app = typer.Typer(help="Upgrade, downgrade or reset the backend database schema.", no_args_is_help=True)
+app.add_typer(database_app, name="database")
+console = Console()
+err_console = Console(stderr=True)
 
 
 @app.command("start")
@@ -21,3 +28,62 @@ def start(
 
     settings = get_settings()
     run_server(host=host or settings.server_host, port=port or settings.server_port)
+
+
+def _database_url() -> str:
+    from partita.settings import get_settings
+
+    return get_settings().resolved_database_url()
+
+
+def _shown(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _run(action: str, coro_factory, url: str) -> None:
+    from partita_workbench.server.database import DatabaseConfigError
+
+    try:
+        asyncio.run(coro_factory(url))
+    except DatabaseConfigError as exc:
+        err_console.print(f"[bold red]Error:[/] PARTITA_DATABASE_URL: {exc}")
+        raise typer.Exit(2) from None
+    except (OSError, ConnectionError) as exc:
+        err_console.print(f"[bold red]Error:[/] cannot reach the database {_shown(url)}: {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"{action} [bold]{_shown(url)}[/]")
+
+
+@database_app.command("upgrade")
+def upgrade(revision: str = typer.Option("head", help="Alembic revision to upgrade to.")) -> None:
+    """Apply the migrations up to REVISION (default: the latest)."""
+    from partita_workbench.server.database import migrate
+
+    _run(f"Upgraded to {revision}:", lambda url: migrate(url, revision), _database_url())
+
+
+@database_app.command("downgrade")
+def downgrade(
+    revision: str = typer.Option("-1", help="Alembic revision to go down to ('base' drops every table)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Undo migrations down to REVISION (default: the previous one). Data in dropped tables is lost."""
+    from partita_workbench.server.database import downgrade as db_downgrade
+
+    url = _database_url()
+    if not yes:
+        typer.confirm(f"Downgrade {_shown(url)} to {revision}? Dropped tables lose their data", abort=True)
+    _run(f"Downgraded to {revision}:", lambda u: db_downgrade(u, revision), url)
+
+
+@database_app.command("reset")
+def reset(yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation.")) -> None:
+    """Drop every table and recreate the schema: an empty database."""
+    from partita_workbench.server.database import reset as db_reset
+
+    url = _database_url()
+    if not yes:
+        typer.confirm(f"Delete all data in {_shown(url)}?", abort=True)
+    _run("Reset", db_reset, url)

@@ -18,8 +18,13 @@ from partita.flows import Flow
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
-def load_target(target: str) -> Flow:
+def load_target(target: str, *, refresh: bool | list[str] = False) -> Flow:
     """The flow a target names.
+
+    Args:
+        target: ``pipeline.yaml``, ``notebook.ipynb`` or ``file.py:flow_name``.
+        refresh: for a pipeline, ``True`` or task keys to run again instead
+            of taking them from the cache (see :func:`~partita_workbench.pipelines.compile_pipeline`).
 
     Raises:
         partita.exceptions.InvalidTarget: missing file, unknown kind, or a name
@@ -40,7 +45,7 @@ def load_target(target: str) -> Flow:
         if is_ploomber_file(path):
             return compile_ploomber(load_ploomber(path))
 
-        return compile_pipeline(load_pipeline(path))
+        return compile_pipeline(load_pipeline(path), refresh=refresh)
     if path.suffix == ".ipynb":
         from partita_workbench.notebooks import notebook_flow
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Response, status
+from fastapi import APIRouter, Body, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from partita.client.schemas import (
     BatchResult,
     OrchestrationResult,
@@ -26,6 +28,13 @@ router = APIRouter(prefix="/task_runs", tags=["task runs"])
 FilterBody = Annotated[TaskRunFilter | None, Body()]
 
 
+def _schema_without_defs(model: Any) -> dict[str, Any]:
+    """``model``'s JSON Schema referring to the OpenAPI components (FastAPI registers the nested models)."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)
+    return schema
+
+
 @router.post("/", status_code=status.HTTP_201_CREATED)
 async def create_task_run(body: TaskRunCreate, response: Response, db: DatabaseDep) -> TaskRunModel:
     """Create the task run ``body.id``; an existing id returns it unchanged (200)."""
@@ -36,11 +45,34 @@ async def create_task_run(body: TaskRunCreate, response: Response, db: DatabaseD
     return run
 
 
-@router.post("/batch")
-async def apply_batch(body: TaskRunBatch, db: DatabaseDep) -> BatchResult:
-    """Upsert task runs and append states in one transaction (the SDK's write-behind path)."""
+@router.post(
+    "/batch",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _schema_without_defs(TaskRunBatch)}},
+        }
+    },
+)
+async def apply_batch(request: Request, db: DatabaseDep) -> BatchResult:
+    """Upsert task runs and append states in one transaction (the SDK's write-behind path).
+
+    The body (a :class:`TaskRunBatch`) is parsed and validated in one step by
+    pydantic-core straight from the request bytes: batches carry thousands of
+    rows, and this is several times quicker than decoding JSON first.
+    """
+    body = await request.body()
+    try:
+        batch = TaskRunBatch.model_validate_json(body)
+    except ValidationError as exc:
+        raise RequestValidationError(_with_body_location(exc.errors(include_url=False))) from None
     async with db.write() as session:
-        return await task_runs.apply_batch(session, body)
+        return await task_runs.apply_batch(session, batch)
+
+
+def _with_body_location(errors: list[Any]) -> list[Any]:
+    """Errors located as FastAPI locates body errors (``["body", ...]``)."""
+    return [{**e, "loc": ("body", *e.get("loc", ()))} for e in errors]
 
 
 @router.get("/{task_run_id}")
