@@ -44,7 +44,21 @@ def test_partita_run_refuses_an_invalid_ploomber_spec_and_records_nothing(tmp_pa
     env = {"PARTITA_HOME": str(tmp_path / "home")}
     result = run_cli("run", "graph.yaml", env=env, cwd=PLOOMBER / "invalid")
     assert result.returncode == 2
-    assert "graph.yaml:2:5: dependency cycle: cycle_a -> cycle_b -> cycle_a" in result.stderr
-    assert "graph.yaml:8:5: duplicate task name 'ok'" in result.stderr
+    report = result.stdout + result.stderr
+    assert "graph.yaml:2:5: dependency cycle: cycle_a -> cycle_b -> cycle_a" in report
+    assert "graph.yaml:8:5: duplicate task name 'ok'" in report
     listing = run_cli("flow-run", "ls", env=env)
     assert "graph" not in listing.stdout and "invalid" not in listing.stdout
+
+
+def test_partita_validate_checks_ploomber_specs(tmp_path):
+    invalid = PLOOMBER / "invalid"
+    result = run_cli("validate", "graph.yaml", str(PLOOMBER / "basic" / "pipeline.yaml"), cwd=invalid)
+    assert result.returncode == 2
+    assert [line for line in result.stdout.splitlines() if line.startswith("graph.yaml")] == [
+        "graph.yaml:2:5: dependency cycle: cycle_a -> cycle_b -> cycle_a (each task uses the next one's products)",
+        "graph.yaml:8:5: duplicate task name 'ok' (first at line 6); give each task its own 'name:'",
+    ]
+    assert "2 problems in 1 of 2 files" in result.stderr
+    valid = run_cli("validate", str(PLOOMBER / "basic" / "pipeline.yaml"))
+    assert valid.returncode == 0 and "1 file valid" in valid.stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from partita.exceptions import RunError
+from partita.exceptions import InvalidTarget, RunError
 from partita_workbench.pipelines.ploomber import compile_ploomber, load_ploomber
 
 pytestmark = pytest.mark.timeout(240)
@@ -84,6 +84,19 @@ def test_second_run_is_cached_and_a_change_reruns_that_task_and_its_downstream(p
         "report": ("Completed", "upstream changed"),
     }
     assert json.loads((folder / "output" / "summary.json").read_text()) == {"count": 2, "total": 6}
+
+
+def test_refresh_runs_named_tasks_and_their_downstream(project, fresh_home, task_run_details):
+    folder = project("basic")
+    assert compile_ploomber(folder / "pipeline.yaml")(return_state=True).is_completed()
+    state = compile_ploomber(folder / "pipeline.yaml", refresh=["clean"])(return_state=True)
+    assert task_run_details(state) == {
+        "load": ("Cached", None),
+        "clean": ("Completed", "refresh asked"),
+        "report": ("Completed", "refresh asked"),
+    }
+    with pytest.raises(InvalidTarget, match=r"cannot refresh unknown task\(s\) clear; the tasks are load, clean, report"):
+        compile_ploomber(folder / "pipeline.yaml", refresh=["clear"])
 
 
 def test_a_missing_product_runs_its_task_again(project, fresh_home, task_run_details):

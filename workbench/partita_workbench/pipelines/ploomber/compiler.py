@@ -18,10 +18,12 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 from partita import Flow, Task, get_run_logger
+from partita.exceptions import InvalidTarget
 from partita.task_runners import ThreadPoolTaskRunner
 
 from partita_workbench.pipelines.ploomber.execute import run_task
@@ -92,21 +94,45 @@ def _cache_options(task: PloomberTask) -> dict[str, Any]:
     return {"cache_policy": ProductsOnDisk()}
 
 
-def _partita_task(pipeline: PloomberPipeline, task: PloomberTask) -> Task:
+def _partita_task(pipeline: PloomberPipeline, task: PloomberTask, refresh: bool) -> Task:
     return Task(
         _task_function(pipeline, task),
         name=task.name,
         persist_result=True,
         description=f"{task.runner} {task.source.path.name} (Ploomber task)",
+        refresh_cache=True if refresh else None,
         **_cache_options(task),
     )
 
 
-def compile_ploomber(pipeline: PloomberPipeline | str | Path) -> Flow:
+def _refreshed(pipeline: PloomberPipeline, refresh: bool | Collection[str]) -> set[str]:
+    """Tasks to run again: all, or the named ones and everything downstream of them.
+
+    A refreshed task stores its new result under the same key, so downstream
+    keys do not change: they are refreshed too (as Partita pipelines do).
+    """
+    if refresh is True:
+        return set(pipeline.tasks)
+    names = set(refresh or ())
+    unknown = sorted(names - set(pipeline.tasks))
+    if unknown:
+        raise InvalidTarget(
+            f"{pipeline.path.name}: cannot refresh unknown task(s) {', '.join(unknown)}; the tasks are {', '.join(pipeline.tasks)}"
+        )
+    for name, task in pipeline.tasks.items():  # topological order: upstream first
+        if set(task.upstream) & names:
+            names.add(name)
+    return names
+
+
+def compile_ploomber(pipeline: PloomberPipeline | str | Path, *, refresh: bool | Collection[str] = False) -> Flow:
     """Build the flow that runs a Ploomber pipeline.
 
     Args:
         pipeline: a loaded pipeline, or the path of its ``pipeline.yaml``.
+        refresh: ``True`` to run every task again instead of taking it from
+            the cache (as ``ploomber build --force``), or the names of tasks
+            to run again with everything downstream of them.
 
     Returns:
         A :class:`partita.Flow` without parameters, named after the pipeline's
@@ -116,10 +142,12 @@ def compile_ploomber(pipeline: PloomberPipeline | str | Path) -> Flow:
     Raises:
         partita.exceptions.ValidationError, partita.exceptions.InvalidTarget:
             when given a path that does not load.
+        partita.exceptions.InvalidTarget: ``refresh`` names an unknown task.
     """
     if not isinstance(pipeline, PloomberPipeline):
         pipeline = load_ploomber(pipeline)
-    steps = {name: _partita_task(pipeline, task) for name, task in pipeline.tasks.items()}
+    refreshed = _refreshed(pipeline, refresh)
+    steps = {name: _partita_task(pipeline, task, name in refreshed) for name, task in pipeline.tasks.items()}
 
     def run_pipeline() -> dict[str, Any]:
         futures: dict[str, Any] = {}

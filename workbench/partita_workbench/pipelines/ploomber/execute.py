@@ -20,6 +20,7 @@ build`` runs), or the source's folder with ``local_execution: true``.
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 import tempfile
@@ -58,19 +59,19 @@ class TaskCellError(RunError):
         executed: path of the partially executed notebook.
     """
 
-    def __init__(self, task: str, source: Path, error: NotebookCellError, line: int | None) -> None:
+    def __init__(self, task: str, source: Path, error: NotebookCellError, cell_index: int | None, line: int | None) -> None:
         self.task = task
         self.source = source
-        self.cell_index = error.cell_index
+        self.cell_index = cell_index
         self.line = line
         self.ename, self.evalue = error.ename, error.evalue
         self.executed = error.output_path
-        if error.cell_index is None:
+        if cell_index is None:
             where = "in the injected-parameters cell"
         elif line is not None:
-            where = f"in cell {error.cell_index}, which starts at {source.name}:{line}"
+            where = f"in cell {cell_index}, which starts at {source.name}:{line}"
         else:
-            where = f"at cell {error.cell_index} of {source.name} (0-based, counting all cells)"
+            where = f"at cell {cell_index} of {source.name} (0-based, counting all cells)"
         what = f"{error.ename}: {error.evalue}" if error.evalue else error.ename
         super().__init__(f"task '{task}' failed {where}: {what} (partially executed notebook: {error.output_path})")
 
@@ -112,19 +113,42 @@ def _products(product: Any) -> list[tuple[str | None, str]]:
     return [(None, product)]
 
 
+def _injected_cell(values: dict[str, Any]) -> Any:
+    """The cell Ploomber injects after the ``parameters`` cell (papermill's tag and Python rendering)."""
+    from papermill.translators import translate_parameters
+
+    source = translate_parameters("python3", "python", values, "Injected parameters")
+    return nbformat.v4.new_code_cell(source.strip(), metadata={"tags": ["injected-parameters"]})
+
+
 def _run_notebook(task: PloomberTask, values: dict[str, Any], cwd: Path) -> None:
+    """Run the source with the values already in its injected cell (as Ploomber renders it).
+
+    The values are not passed to papermill as parameters: Ploomber's
+    ``upstream`` is declared as a list but injected as a mapping, and its
+    ``params`` need not be declared in the cell, so papermill-style checks
+    against the parameters cell do not apply.
+    """
     target = Path(task.notebook_product or "")
     executed = target.with_suffix(".ipynb")
+    notebook = copy.deepcopy(task.source.notebook)
+    injected_at = task.source.parameters_cell + 1
+    notebook.cells.insert(injected_at, _injected_cell(values))
+    for index, cell in enumerate(notebook.cells):  # ids must be unique (nbformat 4.5)
+        if "id" in cell or notebook.nbformat_minor >= 5:
+            cell["id"] = cell.get("id") or f"cell-{index}"
+    if "id" in notebook.cells[injected_at]:
+        notebook.cells[injected_at]["id"] = "injected-parameters"
     with tempfile.TemporaryDirectory(prefix="partita-ploomber-") as staging:
-        source = task.source.path
-        if task.source.is_script:  # jupytext's conversion, as Ploomber runs scripts
-            source = Path(staging) / f"{task.source.path.stem}.ipynb"
-            nbformat.write(task.source.notebook, str(source))
+        source = Path(staging) / f"{task.source.path.stem}.ipynb"
+        nbformat.write(notebook, str(source))
         try:
-            run_notebook(source, values, kernel_name=task.kernel, cwd=cwd, output_path=str(executed))
+            run_notebook(source, None, kernel_name=task.kernel, cwd=cwd, output_path=str(executed))
         except NotebookCellError as exc:
-            line = task.source.cell_line(exc.cell_index) if exc.cell_index is not None else None
-            raise TaskCellError(task.name, task.source.path, exc, line) from None
+            index = exc.cell_index
+            original = None if index is None or index == injected_at else (index - 1 if index > injected_at else index)
+            line = task.source.cell_line(original) if original is not None else None
+            raise TaskCellError(task.name, task.source.path, exc, original, line) from None
     if executed != target:
         _export(executed, target, task)
         executed.unlink()
@@ -157,10 +181,8 @@ def _export(executed: Path, target: Path, task: PloomberTask) -> None:
 
 
 def _run_script(task: PloomberTask, values: dict[str, Any], cwd: Path, logger: Any) -> None:
-    from papermill.translators import translate_parameters
-
     cells = task.source.notebook.cells
-    injected = translate_parameters("python3", "python", values, "Injected parameters")
+    injected = _injected_cell(values).source
     code: list[str] = []
     for index, cell in enumerate(cells):
         if cell.cell_type == "code":
