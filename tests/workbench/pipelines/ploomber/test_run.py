@@ -158,3 +158,13 @@ def test_grid_wildcards_script_runner_and_env(project, fresh_home, task_run_deta
     # ScriptRunner: no notebook; env.yaml placeholder rendered; wildcard upstream grouped
     assert (out / "combined.txt").read_text() == "Powers: 1 4 9 | 8 27\n"
     assert not list(out.glob("*.ipynb"))
+
+
+def test_list_spec_with_an_old_notebook_as_its_only_product(project, fresh_home):
+    folder = project("legacy")
+    state = compile_ploomber(folder / "pipeline.yaml")(return_state=True)
+    assert state.is_completed(), state.message
+    executed = nbformat.read(str(folder / "executed" / "simple.ipynb"), as_version=4)
+    outputs = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
+    assert "hello from Ploomber" in outputs
+    assert 'msg = "hello from Ploomber"' in _injected(folder / "executed" / "simple.ipynb")

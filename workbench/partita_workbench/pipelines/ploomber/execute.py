@@ -133,12 +133,13 @@ def _run_notebook(task: PloomberTask, values: dict[str, Any], cwd: Path) -> None
     executed = target.with_suffix(".ipynb")
     notebook = copy.deepcopy(task.source.notebook)
     injected_at = task.source.parameters_cell + 1
-    notebook.cells.insert(injected_at, _injected_cell(values))
-    for index, cell in enumerate(notebook.cells):  # ids must be unique (nbformat 4.5)
-        if "id" in cell or notebook.nbformat_minor >= 5:
-            cell["id"] = cell.get("id") or f"cell-{index}"
-    if "id" in notebook.cells[injected_at]:
-        notebook.cells[injected_at]["id"] = "injected-parameters"
+    cell = _injected_cell(values)
+    if notebook.nbformat_minor < 5:  # cell ids exist from nbformat 4.5 on
+        cell.pop("id", None)
+    else:
+        taken = {c.get("id") for c in notebook.cells}
+        cell["id"] = next(i for i in (f"injected-parameters-{n}" if n else "injected-parameters" for n in range(len(taken) + 1)) if i not in taken)
+    notebook.cells.insert(injected_at, cell)
     with tempfile.TemporaryDirectory(prefix="partita-ploomber-") as staging:
         source = Path(staging) / f"{task.source.path.stem}.ipynb"
         nbformat.write(notebook, str(source))
