@@ -111,6 +111,14 @@ def test_a_missing_product_runs_its_task_again(project, fresh_home, task_run_det
     # products back: the stored run is used again
     again = compile_ploomber(folder / "pipeline.yaml")(return_state=True)
     assert {name: d[0] for name, d in task_run_details(again).items()} == {"load": "Cached", "clean": "Cached", "report": "Cached"}
+    # an upstream product gone: that task and its downstream run
+    (folder / "output" / "numbers.csv").unlink()
+    rebuilt = compile_ploomber(folder / "pipeline.yaml")(return_state=True)
+    assert task_run_details(rebuilt) == {
+        "load": ("Completed", "products changed"),
+        "clean": ("Completed", "upstream changed"),
+        "report": ("Completed", "upstream changed"),
+    }
 
 
 def test_a_task_that_does_not_write_its_product_fails_naming_it(project, fresh_home, task_run_details):
