@@ -32,16 +32,14 @@ What is understood, as Ploomber's Spec API documents it:
 
 Anything else Ploomber knows (SQL and shell tasks, Python function tasks,
 clients, hooks, serializers, ``source_loader``, ``import_tasks_from``...) is
-reported as unsupported, naming the key and its position.
+reported as unsupported, naming the key and its position. The key tables are
+in :mod:`.keys`; placeholders and grids in :mod:`.templates`.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import getpass
-import itertools
 import os
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,8 +49,19 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from partita.exceptions import InvalidTarget, ValidationError
 
-from partita_workbench.pipelines.edit import SOURCE_SUFFIXES, default_task_name
 from partita_workbench.pipelines.graph import find_cycles, topological_order
+from partita_workbench.pipelines.ploomber.keys import (
+    GRID_PLACEHOLDER,
+    META_KEYS,
+    META_UNSUPPORTED,
+    NB_SUFFIXES,
+    RUNNERS,
+    TASK_KEYS,
+    TASK_UNSUPPORTED,
+    TOP_KEYS,
+    TOP_UNSUPPORTED,
+)
+from partita_workbench.pipelines.ploomber.names import SOURCE_SUFFIXES, default_task_name
 from partita_workbench.pipelines.ploomber.sources import (
     NOTEBOOK_SUFFIXES,
     SCRIPT_SUFFIXES,
@@ -60,66 +69,11 @@ from partita_workbench.pipelines.ploomber.sources import (
     TaskSource,
     read_source,
 )
+from partita_workbench.pipelines.ploomber.templates import fill, grid_points, load_env, render, suffixed
 from partita_workbench.pipelines.suggest import did_you_mean
 from partita_workbench.pipelines.yamlio import YamlSyntaxError, locate, read_yaml, to_plain
 
-__all__ = ["PloomberTask", "PloomberPipeline", "is_ploomber_spec", "load_ploomber", "ploomber_problems"]
-
-RUNNERS = ("NotebookRunner", "ScriptRunner")
-
-_TOP_KEYS = ("meta", "executor", "tasks")
-_TOP_UNSUPPORTED = {
-    "config": "DAG configuration",
-    "clients": "database clients (SQL tasks)",
-    "serializer": "serializers (Python function tasks)",
-    "unserializer": "serializers (Python function tasks)",
-    "on_render": "pipeline hooks",
-    "on_finish": "pipeline hooks",
-    "on_failure": "pipeline hooks",
-    "location": "pipelines built by a factory function",
-}
-_META_KEYS = (
-    "extract_upstream",
-    "extract_product",
-    "product_default_class",
-    "product_relative_to_source",
-    "jupyter_hot_reload",
-    "jupyter_functions_as_notebooks",
-)
-_META_UNSUPPORTED = {"source_loader": "loading sources from a package", "import_tasks_from": "importing tasks from another file"}
-_TASK_KEYS = (
-    "source",
-    "product",
-    "name",
-    "params",
-    "upstream",
-    "grid",
-    "class",
-    "product_class",
-    "kernelspec_name",
-    "nbconvert_exporter_name",
-    "nbconvert_export_kwargs",
-    "local_execution",
-)
-_TASK_UNSUPPORTED = {
-    "client": "database clients (SQL tasks)",
-    "product_client": "product clients (SQL products)",
-    "on_render": "task hooks",
-    "on_finish": "task hooks",
-    "on_failure": "task hooks",
-    "papermill_params": "extra papermill options",
-    "static_analysis": "static analysis of notebooks",
-    "serializer": "serializers (Python function tasks)",
-    "unserializer": "serializers (Python function tasks)",
-    "ext_in": "sources given as text",
-    "nb_product_key": "another key than 'nb' for the executed notebook",
-    "check_if_kernel_installed": "skipping the kernel check",
-    "debug_mode": "debug mode",
-}
-_NB_SUFFIXES = (".ipynb", ".html", ".pdf", ".md", ".tex", ".rst", ".py")
-"""Extensions of a notebook task's ``nb`` product: the executed notebook, or an nbconvert export of it."""
-_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
-_GRID_PLACEHOLDER = re.compile(r"\[\[\s*([A-Za-z_][A-Za-z0-9_]*)\s*\]\]")
+__all__ = ["PloomberTask", "PloomberPipeline", "is_ploomber_spec", "is_ploomber_file", "load_ploomber", "ploomber_problems"]
 
 Problem = tuple[Path, tuple[int, int], str]
 
@@ -214,6 +168,14 @@ def is_ploomber_spec(data: Any) -> bool:
     return "name" not in data and ("meta" in data or "location" in data)
 
 
+def is_ploomber_file(path: str | Path) -> bool:
+    """Whether a YAML file holds a Ploomber spec (``False`` when it cannot be parsed)."""
+    try:
+        return is_ploomber_spec(read_yaml(Path(path)))
+    except (YamlSyntaxError, OSError, UnicodeDecodeError):
+        return False
+
+
 def _key(tree: Any, path: tuple[Any, ...]) -> tuple[int, int]:
     return locate(tree, path, key=True)
 
@@ -256,67 +218,16 @@ class _Checker:
             except SourceProblem as exc:
                 self.sources[path] = None
                 cell = f" (cell {exc.cell})" if exc.cell is not None and path.suffix in NOTEBOOK_SUFFIXES else ""
-                self.add(exc.position, f"task '{task}': {exc.message}{cell}", _display(path, self.path))
+                self.add(exc.position, f"task '{task}': {exc.message}{cell}", _display(path))
         return self.sources[path]
 
 
-def _display(path: Path, pipeline: Path) -> Path:
+def _display(path: Path) -> Path:
+    """A source's path as shown in problems: relative to the working directory when possible."""
     try:
         return Path(os.path.relpath(path))
     except ValueError:
         return path
-
-
-def _env(folder: Path) -> dict[str, Any]:
-    values: dict[str, Any] = {"here": str(folder), "root": str(folder), "cwd": os.getcwd(), "user": getpass.getuser()}
-    env_file = folder / "env.yaml"
-    if env_file.is_file():
-        data = to_plain(read_yaml(env_file))
-        if isinstance(data, dict):
-            values.update(data)
-    return values
-
-
-def _render(value: Any, env: dict[str, Any], missing: list[str]) -> Any:
-    """``{{key}}`` placeholders replaced from ``env``; a whole-string placeholder keeps the value's type."""
-    if isinstance(value, dict):
-        return {k: _render(v, env, missing) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_render(v, env, missing) for v in value]
-    if not isinstance(value, str):
-        return value
-    whole = _PLACEHOLDER.fullmatch(value.strip())
-    if whole and whole.group(1) in env:
-        return env[whole.group(1)]
-
-    def replace(match: re.Match[str]) -> str:
-        if match.group(1) not in env:
-            missing.append(match.group(1))
-            return match.group(0)
-        return str(env[match.group(1)])
-
-    return _PLACEHOLDER.sub(replace, value)
-
-
-def _grid_points(grid: Any) -> list[dict[str, Any]] | None:
-    sets = grid if isinstance(grid, list) else [grid]
-    points: list[dict[str, Any]] = []
-    for one in sets:
-        if not isinstance(one, dict) or not one:
-            return None
-        names = list(one)
-        values = [v if isinstance(v, list) else [v] for v in one.values()]
-        points.extend(dict(zip(names, combo)) for combo in itertools.product(*values))
-    return points
-
-
-def _fill(template: str, point: dict[str, Any]) -> str:
-    return _GRID_PLACEHOLDER.sub(lambda m: str(point.get(m.group(1), m.group(0))), template)
-
-
-def _suffixed(path: str, index: int) -> str:
-    p = Path(path)
-    return str(p.with_name(f"{p.stem}-{index}{p.suffix}"))
 
 
 def ploomber_problems(path: str | Path) -> list[str]:
@@ -368,7 +279,7 @@ def _check(checker: _Checker, path: Path) -> PloomberPipeline | None:
     if isinstance(tree, CommentedSeq):
         tasks_node, prefix, meta, executor = tree, (), CommentedMap(), "serial"
     elif isinstance(tree, CommentedMap):
-        checker.keys(tree, (), _TOP_KEYS, _TOP_UNSUPPORTED, "")
+        checker.keys(tree, (), TOP_KEYS, TOP_UNSUPPORTED, "")
         tasks_node = tree.get("tasks")
         prefix = ("tasks",)
         meta = tree.get("meta") if isinstance(tree.get("meta"), CommentedMap) else CommentedMap()
@@ -385,7 +296,7 @@ def _check(checker: _Checker, path: Path) -> PloomberPipeline | None:
         checker.add((1, 1), "a Ploomber pipeline must be a list of tasks or a mapping with 'tasks:'")
         return None
 
-    checker.keys(meta, ("meta",), _META_KEYS, _META_UNSUPPORTED, " in 'meta'")
+    checker.keys(meta, ("meta",), META_KEYS, META_UNSUPPORTED, " in 'meta'")
     options: dict[str, bool] = {}
     for flag, default in (("extract_upstream", True), ("extract_product", False), ("product_relative_to_source", False)):
         value = meta.get(flag, default)
@@ -405,7 +316,7 @@ def _check(checker: _Checker, path: Path) -> PloomberPipeline | None:
                         f"unsupported product class '{classes[runner]}' for {runner}: Partita writes File products only",
                     )
 
-    env = _env(folder)
+    env = load_env(folder)
     declared: list[dict[str, Any]] = []
     for index, item in enumerate(tasks_node):
         declared.extend(_expand(checker, (*prefix, index), item, env, options, folder))
@@ -470,10 +381,10 @@ def _expand(
     shown = raw_name or (default_task_name(raw_source) if raw_source else f"#{where[-1] + 1}")
     if raw_name or raw_source:
         checker.names.add(raw_name or default_task_name(raw_source))
-    checker.keys(item, where, _TASK_KEYS, _TASK_UNSUPPORTED, f" in task '{shown}'")
+    checker.keys(item, where, TASK_KEYS, TASK_UNSUPPORTED, f" in task '{shown}'")
     position = _value(tree, where)
     missing: list[str] = []
-    data = _render(to_plain(item), env, missing)
+    data = render(to_plain(item), env, missing)
     for name in dict.fromkeys(missing):
         checker.add(position, f"unknown placeholder '{{{{{name}}}}}' in task '{shown}': define it in env.yaml beside the pipeline")
 
@@ -548,11 +459,11 @@ def _expand(
         return
 
     nb = product if isinstance(product, str) else product.get("nb")
-    if runner == "NotebookRunner" and not data.get("nbconvert_exporter_name") and Path(nb).suffix.lower() not in _NB_SUFFIXES:
+    if runner == "NotebookRunner" and not data.get("nbconvert_exporter_name") and Path(nb).suffix.lower() not in NB_SUFFIXES:
         checker.add(
             _value(tree, (*where, "product")),
             f"the executed notebook of task '{label}' is written to '{nb}', and nbconvert has no exporter for "
-            f"'{Path(nb).suffix or 'no extension'}': use {', '.join(_NB_SUFFIXES)} or set nbconvert_exporter_name "
+            f"'{Path(nb).suffix or 'no extension'}': use {', '.join(NB_SUFFIXES)} or set nbconvert_exporter_name "
             "(other outputs go under a 'product:' mapping next to 'nb:')",
         )
         return
@@ -566,7 +477,7 @@ def _expand(
         )
     if extract:
         declared_upstream = list(source.upstream or ()) if source is not None else []
-        upstream_where = (_display(source.path, checker.path), source.upstream_position) if source is not None else None
+        upstream_where = (_display(source.path), source.upstream_position) if source is not None else None
     else:
         raw = data.get("upstream", [])
         declared_upstream = [raw] if isinstance(raw, str) else raw
@@ -601,18 +512,18 @@ def _expand(
     if "grid" not in data:
         yield {**base, "name": name, "product": resolve(product)}
         return
-    points = _grid_points(data["grid"])
+    points = grid_points(data["grid"])
     if points is None:
         checker.add(_value(tree, (*where, "grid")), f"'grid' of task '{label}' must map parameter names to lists of values (or be a list of such mappings)")
         return
     if "name" not in item:
-        checker.add(position, f"task with 'grid:' needs 'name:' (tasks are named '<name><index>')")
+        checker.add(position, "task with 'grid:' needs 'name:' (tasks are named '<name><index>')")
         return
     for index, point in enumerate(points):
-        grid_name = _fill(name, point) if _GRID_PLACEHOLDER.search(name) else f"{name}{index}"
+        grid_name = fill(name, point) if GRID_PLACEHOLDER.search(name) else f"{name}{index}"
 
         def per_point(path: str) -> str:
-            return _fill(path, point) if _GRID_PLACEHOLDER.search(path) else _suffixed(path, index)
+            return fill(path, point) if GRID_PLACEHOLDER.search(path) else suffixed(path, index)
 
         point_product = {k: per_point(v) for k, v in product.items()} if isinstance(product, dict) else per_point(product)
         yield {**base, "name": grid_name, "params": {**params, **point}, "product": resolve(point_product)}
