@@ -62,3 +62,11 @@ def test_partita_validate_checks_ploomber_specs(tmp_path):
     assert "2 problems in 1 of 2 files" in result.stderr
     valid = run_cli("validate", str(PLOOMBER / "basic" / "pipeline.yaml"))
     assert valid.returncode == 0 and "1 file valid" in valid.stderr
+
+
+def test_partita_run_takes_env_yaml_values_as_parameters(tmp_path):
+    project = tmp_path / "grid"
+    shutil.copytree(PLOOMBER / "grid", project)
+    result = run_cli("run", str(project / "pipeline.yaml"), "-p", "title=Totals", env={"PARTITA_HOME": str(tmp_path / "home")})
+    assert result.returncode == 0, result.stderr
+    assert (project / "out" / "combined.txt").read_text() == "Totals: 1 4 9 | 8 27\n"

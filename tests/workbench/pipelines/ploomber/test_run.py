@@ -176,3 +176,12 @@ def test_list_spec_with_an_old_notebook_as_its_only_product(project, fresh_home)
     outputs = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
     assert "hello from Ploomber" in outputs
     assert 'msg = "hello from Ploomber"' in _injected(folder / "executed" / "simple.ipynb")
+
+
+def test_env_yaml_keys_are_flow_parameters(project, fresh_home):
+    folder = project("grid")
+    flow = compile_ploomber(folder / "pipeline.yaml")
+    assert str(flow.signature) == "(*, title: str = 'Powers')"
+    state = flow(title="Cubes and squares", return_state=True)
+    assert state.is_completed(), state.message
+    assert (folder / "out" / "combined.txt").read_text() == "Cubes and squares: 1 4 9 | 8 27\n"

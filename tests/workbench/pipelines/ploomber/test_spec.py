@@ -187,3 +187,18 @@ def test_yaml_upstream_edges_are_needs():
     into_combine = [e for e in document["edges"] if e["to"] == "combine"]
     assert [e["from"] for e in into_combine] == ["cube-2", "cube-3", "square-0", "square-1", "square-2"]
     assert into_combine[0]["via"] == [{"kind": "needs", "name": "cube-2", "line": 28, "cell": None}]
+
+
+def test_env_yaml_problems_and_overrides(tmp_path: Path):
+    folder = tmp_path / "p"
+    shutil.copytree(PLOOMBER / "grid", folder)
+    assert load_ploomber(folder / "pipeline.yaml", env={"title": "T"}).tasks["combine"].params == {"title": "T"}
+    with pytest.raises(ValidationError) as info:
+        load_ploomber(folder / "pipeline.yaml", env={"colour": "red"})
+    assert info.value.problems == [
+        f"{folder / 'env.yaml'}:1:1: unknown parameter(s) colour: a Ploomber pipeline's parameters are the keys of its env.yaml"
+    ]
+    (folder / "env.yaml").write_text("title: [unclosed\n")
+    [problem] = ploomber_problems(folder / "pipeline.yaml")
+    assert problem.startswith(f"{folder / 'env.yaml'}:2:1: invalid YAML:")
+    assert graph_document(PLOOMBER / "grid" / "pipeline.yaml")["parameters"] == {"title": {"type": "string", "default": "Powers"}}

@@ -16,6 +16,7 @@ Ploomber, a task whose product is missing on disk runs again (miss reason
 from __future__ import annotations
 
 import hashlib
+import inspect
 import re
 import time
 from collections.abc import Collection
@@ -135,9 +136,11 @@ def compile_ploomber(pipeline: PloomberPipeline | str | Path, *, refresh: bool |
             to run again with everything downstream of them.
 
     Returns:
-        A :class:`partita.Flow` without parameters, named after the pipeline's
-        folder; it returns ``{task name: product}`` or raises the error of the
-        first failed task.
+        A :class:`partita.Flow` named after the pipeline's folder, whose
+        parameters are the keys of ``env.yaml`` (defaults: its values; a run
+        with other values loads the pipeline with them, as ``ploomber build
+        --env--KEY VALUE``); it returns ``{task name: product}`` or raises
+        the error of the first failed task.
 
     Raises:
         partita.exceptions.ValidationError, partita.exceptions.InvalidTarget:
@@ -146,15 +149,27 @@ def compile_ploomber(pipeline: PloomberPipeline | str | Path, *, refresh: bool |
     """
     if not isinstance(pipeline, PloomberPipeline):
         pipeline = load_ploomber(pipeline)
-    refreshed = _refreshed(pipeline, refresh)
-    steps = {name: _partita_task(pipeline, task, name in refreshed) for name, task in pipeline.tasks.items()}
+    loaded = pipeline
+    plans: dict[str, tuple[PloomberPipeline, dict[str, Task]]] = {}
 
-    def run_pipeline() -> dict[str, Any]:
+    def plan(values: dict[str, Any]) -> tuple[PloomberPipeline, dict[str, Task]]:
+        """The pipeline with these env.yaml values (reloaded when they differ) and its tasks."""
+        key = repr(sorted(values.items()))
+        if key not in plans:
+            current = loaded if values == loaded.parameters else load_ploomber(loaded.path, env=values)
+            refreshed = _refreshed(current, refresh)
+            plans[key] = current, {n: _partita_task(current, t, n in refreshed) for n, t in current.tasks.items()}
+        return plans[key]
+
+    plan(dict(loaded.parameters))  # unknown --refresh names are reported now, not at run time
+
+    def run_pipeline(**values: Any) -> dict[str, Any]:
+        current, steps = plan(values)
         futures: dict[str, Any] = {}
-        for name, task in pipeline.tasks.items():
+        for name, task in current.tasks.items():
             futures[name] = steps[name].submit(
                 task.product,
-                upstream_value(pipeline, task),
+                upstream_value(current, task),
                 task.params,
                 _resources_digest(task),
                 wait_for=[futures[upstream] for upstream in task.upstream],
@@ -163,10 +178,23 @@ def compile_ploomber(pipeline: PloomberPipeline | str | Path, *, refresh: bool |
             future.wait()
         return {name: future.result() for name, future in futures.items()}
 
-    run_pipeline.__name__ = run_pipeline.__qualname__ = re.sub(r"\W", "_", pipeline.name) or "pipeline"
-    run_pipeline.__doc__ = f"Ploomber pipeline {pipeline.path.name} in {pipeline.folder.name}."
-    runner = ThreadPoolTaskRunner(max_workers=1) if pipeline.executor == "serial" else None
-    return Flow(run_pipeline, name=pipeline.name, description=run_pipeline.__doc__, task_runner=runner)
+    run_pipeline.__name__ = run_pipeline.__qualname__ = re.sub(r"\W", "_", loaded.name) or "pipeline"
+    run_pipeline.__doc__ = f"Ploomber pipeline {loaded.path.name} in {loaded.folder.name}."
+    run_pipeline.__signature__ = _signature(loaded)  # type: ignore[attr-defined]
+    runner = ThreadPoolTaskRunner(max_workers=1) if loaded.executor == "serial" else None
+    return Flow(run_pipeline, name=loaded.name, description=run_pipeline.__doc__, task_runner=runner)
+
+
+_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number", list: "array", dict: "object"}
+
+
+def _signature(pipeline: PloomberPipeline) -> inspect.Signature:
+    """One keyword parameter per env.yaml key, its value the default (typed when it is a plain literal)."""
+    parameters = []
+    for name, default in pipeline.parameters.items():
+        annotation = type(default) if type(default) in _TYPES else inspect.Parameter.empty
+        parameters.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation))
+    return inspect.Signature(parameters)
 
 
 def graph_document(pipeline: PloomberPipeline | str | Path) -> dict[str, Any]:
@@ -194,5 +222,9 @@ def graph_document(pipeline: PloomberPipeline | str | Path) -> dict[str, Any]:
                 via = {"kind": "needs", "name": upstream, "line": line, "cell": None}
             edges.append({"from": upstream, "to": task.name, "via": [via]})
     edges.sort(key=lambda e: (e["from"], e["to"]))
-    return {"name": pipeline.name, "kind": "yaml", "source": str(pipeline.path), "parameters": {}, "tasks": tasks, "edges": edges}
+    parameters = {
+        name: {"type": _TYPES[type(value)], "default": value} if type(value) in _TYPES else {"default": value}
+        for name, value in pipeline.parameters.items()
+    }
+    return {"name": pipeline.name, "kind": "yaml", "source": str(pipeline.path), "parameters": parameters, "tasks": tasks, "edges": edges}
 

@@ -69,7 +69,7 @@ from partita_workbench.pipelines.ploomber.sources import (
     TaskSource,
     read_source,
 )
-from partita_workbench.pipelines.ploomber.templates import fill, grid_points, load_env, render, suffixed
+from partita_workbench.pipelines.ploomber.templates import builtin_values, fill, grid_points, read_env, render, suffixed
 from partita_workbench.pipelines.suggest import did_you_mean
 from partita_workbench.pipelines.yamlio import YamlSyntaxError, locate, read_yaml, to_plain
 
@@ -139,6 +139,8 @@ class PloomberPipeline:
         name: the flow's name: the pipeline's folder name.
         tasks: tasks by name, in a topological order (ties in file order).
         executor: ``"serial"`` (one task at a time, Ploomber's default) or ``"parallel"``.
+        env: every placeholder value used (built-ins and ``env.yaml``).
+        parameters: the ``env.yaml`` values (after overrides): the flow's parameters.
     """
 
     path: Path
@@ -146,6 +148,7 @@ class PloomberPipeline:
     tasks: dict[str, PloomberTask]
     executor: str = "serial"
     env: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
 
     @property
     def folder(self) -> Path:
@@ -193,6 +196,9 @@ class _Checker:
         self.tree = tree
         self.problems: list[Problem] = []
         self.names: set[str] = set()  # every task name declared, also of tasks with problems
+        self.overrides: dict[str, Any] = {}
+        self.env_broken = False
+        self.env_file = path.parent / "env.yaml"
         self.sources: dict[Path, TaskSource | None] = {}
 
     def add(self, position: tuple[int, int], message: str, file: Path | None = None) -> None:
@@ -239,11 +245,24 @@ def ploomber_problems(path: str | Path) -> list[str]:
     return []
 
 
-def load_ploomber(path: str | Path) -> PloomberPipeline:
+def _env_file(checker: _Checker, folder: Path) -> dict[str, Any]:
+    try:
+        return read_env(folder)
+    except YamlSyntaxError as exc:
+        checker.add(exc.position, f"invalid YAML: {exc.problem}", checker.env_file)
+    except ValueError as exc:
+        checker.add((1, 1), str(exc), checker.env_file)
+    checker.env_broken = True  # its placeholders are not reported as unknown then
+    return {}
+
+
+def load_ploomber(path: str | Path, *, env: dict[str, Any] | None = None) -> PloomberPipeline:
     """Read and check a Ploomber ``pipeline.yaml``, with its task sources.
 
     Args:
         path: the YAML file.
+        env: values replacing those of ``env.yaml`` (as ``ploomber build
+            --env--KEY VALUE``); each must be a key of ``env.yaml``.
 
     Returns:
         The :class:`PloomberPipeline`.
@@ -265,6 +284,8 @@ def load_ploomber(path: str | Path) -> PloomberPipeline:
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidTarget(f"cannot read pipeline file '{shown}': {exc}") from exc
     checker = _Checker(absolute, shown, tree)
+    checker.overrides = dict(env or {})
+    checker.env_file = shown.parent / "env.yaml"
     pipeline = _check(checker, absolute)
     if checker.problems:
         ordered = sorted(checker.problems, key=lambda p: (str(p[0]) != str(shown), str(p[0]), p[1]))
@@ -316,7 +337,12 @@ def _check(checker: _Checker, path: Path) -> PloomberPipeline | None:
                         f"unsupported product class '{classes[runner]}' for {runner}: Partita writes File products only",
                     )
 
-    env = load_env(folder)
+    parameters = _env_file(checker, folder)
+    unknown = sorted(set(checker.overrides) - set(parameters))
+    if unknown:
+        checker.add((1, 1), f"unknown parameter(s) {', '.join(unknown)}: a Ploomber pipeline's parameters are the keys of its env.yaml", checker.env_file)
+    parameters.update({k: v for k, v in checker.overrides.items() if k in parameters})
+    env = {**builtin_values(folder), **parameters}
     declared: list[dict[str, Any]] = []
     for index, item in enumerate(tasks_node):
         declared.extend(_expand(checker, (*prefix, index), item, env, options, folder))
@@ -365,6 +391,7 @@ def _check(checker: _Checker, path: Path) -> PloomberPipeline | None:
         tasks={name: tasks[name] for name in order},
         executor=str(executor),
         env=env,
+        parameters=parameters,
     )
 
 
@@ -385,7 +412,7 @@ def _expand(
     position = _value(tree, where)
     missing: list[str] = []
     data = render(to_plain(item), env, missing)
-    for name in dict.fromkeys(missing):
+    for name in dict.fromkeys(missing) if not checker.env_broken else ():
         checker.add(position, f"unknown placeholder '{{{{{name}}}}}' in task '{shown}': define it in env.yaml beside the pipeline")
 
     source_text = data.get("source")

@@ -21,17 +21,34 @@ from typing import Any
 from partita_workbench.pipelines.ploomber.keys import GRID_PLACEHOLDER, PLACEHOLDER
 from partita_workbench.pipelines.yamlio import read_yaml, to_plain
 
-__all__ = ["load_env", "render", "grid_points", "fill", "suffixed"]
+__all__ = ["BUILTINS", "builtin_values", "read_env", "render", "grid_points", "fill", "suffixed"]
 
 
-def load_env(folder: Path) -> dict[str, Any]:
-    values: dict[str, Any] = {"here": str(folder), "root": str(folder), "cwd": os.getcwd(), "user": getpass.getuser()}
+BUILTINS = ("here", "root", "cwd", "user")
+"""Placeholders every pipeline has (Ploomber's default placeholders)."""
+
+
+def builtin_values(folder: Path) -> dict[str, Any]:
+    """``here``/``root``: the pipeline's folder; ``cwd``: the working directory; ``user``: the user name."""
+    return {"here": str(folder), "root": str(folder), "cwd": os.getcwd(), "user": getpass.getuser()}
+
+
+def read_env(folder: Path) -> dict[str, Any]:
+    """The values of ``env.yaml`` beside the pipeline (``{}`` without one).
+
+    Raises:
+        partita_workbench.pipelines.yamlio.YamlSyntaxError: ``env.yaml`` is not valid YAML.
+        ValueError: it is not a mapping of names to values.
+    """
     env_file = folder / "env.yaml"
-    if env_file.is_file():
-        data = to_plain(read_yaml(env_file))
-        if isinstance(data, dict):
-            values.update(data)
-    return values
+    if not env_file.is_file():
+        return {}
+    data = to_plain(read_yaml(env_file))
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+        raise ValueError("env.yaml must map placeholder names to values")
+    return data
 
 
 def render(value: Any, env: dict[str, Any], missing: list[str]) -> Any:
