@@ -33,6 +33,7 @@ def test_detects_ploomber_specs_and_not_partita_pipelines():
     assert is_ploomber_spec({"tasks": [{"source": "a.py"}]})
     assert is_ploomber_spec({"meta": {"extract_upstream": False}})
     assert not is_ploomber_spec({"name": "p", "tasks": {"a": {"shell": "echo"}}})
+    assert not is_ploomber_spec({"name": "p", "tasks": [{"shell": "echo"}]})  # a Partita pipeline with a mistake
     assert not is_ploomber_spec("text")
     found = {p.relative_to(CASES).as_posix() for p in CASES.rglob("*.y*ml") if is_ploomber_file(p)}
     assert found == {

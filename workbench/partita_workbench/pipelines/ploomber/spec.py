@@ -158,17 +158,16 @@ class PloomberPipeline:
 def is_ploomber_spec(data: Any) -> bool:
     """Whether a parsed YAML document is a Ploomber spec rather than a Partita pipeline.
 
-    A Ploomber spec is a list of tasks, or a mapping whose ``tasks:`` is a
-    list (Partita's is a mapping), or one with Ploomber's ``meta:`` section or
-    ``location:`` (factory) key and no ``name:``.
+    A Ploomber spec is a list of tasks, or a mapping without ``name:`` (which
+    every Partita pipeline has) whose ``tasks:`` is a list (Partita's is a
+    mapping) or that has Ploomber's ``meta:`` section or ``location:``
+    (factory) key.
     """
     if isinstance(data, list):
         return True
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or "name" in data:
         return False
-    if isinstance(data.get("tasks"), list):
-        return True
-    return "name" not in data and ("meta" in data or "location" in data)
+    return isinstance(data.get("tasks"), list) or "meta" in data or "location" in data
 
 
 def is_ploomber_file(path: str | Path) -> bool:
