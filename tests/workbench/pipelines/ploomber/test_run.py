@@ -185,3 +185,14 @@ def test_env_yaml_keys_are_flow_parameters(project, fresh_home):
     state = flow(title="Cubes and squares", return_state=True)
     assert state.is_completed(), state.message
     assert (folder / "out" / "combined.txt").read_text() == "Cubes and squares: 1 4 9 | 8 27\n"
+
+
+def test_function_tasks_are_called_with_product_upstream_and_params(project, fresh_home, task_run_details):
+    folder = project("functions")
+    state = compile_ploomber(folder / "pipeline.yaml")(return_state=True)
+    assert state.is_completed(), state.message
+    assert (folder / "output" / "numbers.json").read_text() == "[1, 2, 3, 4]"
+    assert (folder / "output" / "total.txt").read_text() == "10"
+    assert (folder / "output" / "report.txt").read_text() == "total = 10\n"
+    again = compile_ploomber(folder / "pipeline.yaml")(return_state=True)
+    assert {name: d[0] for name, d in task_run_details(again).items()} == {"make_numbers": "Cached", "total": "Cached", "report": "Cached"}

@@ -103,9 +103,9 @@ def test_unsupported_keys_sources_and_classes_are_named(monkeypatch):
     assert problems("unsupported.yaml", monkeypatch) == [
         "unsupported.yaml:1:1: unsupported Ploomber key 'clients': Partita does not support database clients (SQL tasks); remove it",
         "unsupported.yaml:4:3: unsupported Ploomber key 'source_loader' in 'meta': Partita does not support loading sources from a package; remove it",
-        "unsupported.yaml:7:13: unsupported source 'queries/clean.sql' in task 'clean': Partita does not run SQL tasks; use a .py script or a .ipynb notebook",
-        "unsupported.yaml:9:13: unsupported source 'functions.get_data' in task 'get_data': Partita does not run Python function tasks (PythonCallable); use a .py script or a .ipynb notebook",
-        "unsupported.yaml:12:12: unsupported task class 'SQLDump' in task 'ok': Partita runs NotebookRunner and ScriptRunner tasks",
+        "unsupported.yaml:7:13: unsupported source 'queries/clean.sql' in task 'clean': Partita does not run SQL tasks; use a .py script, a .ipynb notebook or a function",
+        "unsupported.yaml:9:13: task 'get_data': function 'functions.get_data': cannot import 'functions': ModuleNotFoundError: No module named 'functions'",
+        "unsupported.yaml:12:12: unsupported task class 'SQLDump' in task 'ok': Partita runs NotebookRunner, ScriptRunner, PythonCallable tasks",
         "unsupported.yaml:17:5: unsupported Ploomber key 'on_finish' in task 'hooked': Partita does not support task hooks; remove it",
         "unsupported.yaml:20:20: unsupported product class 'SQLRelation' in task 'other-product': Partita writes File products only",
     ]
@@ -135,6 +135,14 @@ def test_upstream_problems_point_into_the_scripts(monkeypatch):
         "no_parameters.py:1:1: task 'no_parameters': 'no_parameters.py' has no cell tagged 'parameters'; add one "
         "(mark it with # %% tags=[\"parameters\"]) declaring upstream = [...] and product = None, as Ploomber requires",
         "uses_unknown.py:5:1: task 'uses_unknown' uses unknown upstream task 'declared_here'; did you mean 'declared-here'?",
+    ]
+
+
+def test_function_task_problems(monkeypatch):
+    assert problems("functions.yaml", monkeypatch) == [
+        "functions.yaml:6:12: task 'not-a-function' of class PythonCallable needs a dotted path to a function as 'source:'",
+        "functions.yaml:8:13: task 'missing_function': function 'helpers.missing_function': 'helpers' has no attribute 'missing_function'",
+        "functions.yaml:12:5: 'kernelspec_name' is for notebook and script tasks, not for function task 'double'",
     ]
 
 
@@ -181,6 +189,14 @@ def test_graph_document_has_the_canonical_form():
         {"from": "load", "to": "clean", "via": [{"kind": "variable", "name": "upstream", "line": 5, "cell": 1}]},
     ]
     json.dumps(document)  # JSON-able
+
+
+def test_function_tasks_in_the_graph_document():
+    document = graph_document(PLOOMBER / "functions" / "pipeline.yaml")
+    assert [(t["name"], t["kind"]) for t in document["tasks"]] == [("make_numbers", "python"), ("total", "python"), ("report", "notebook")]
+    assert document["edges"][0] == {
+        "from": "make_numbers", "to": "total", "via": [{"kind": "argument", "name": "upstream", "line": 12, "cell": None}],
+    }
 
 
 def test_yaml_upstream_edges_are_needs():

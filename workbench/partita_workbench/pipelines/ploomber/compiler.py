@@ -200,10 +200,11 @@ def _signature(pipeline: PloomberPipeline) -> inspect.Signature:
 def graph_document(pipeline: PloomberPipeline | str | Path) -> dict[str, Any]:
     """The canonical graph document (tasks, edges and what creates them) of a Ploomber pipeline.
 
-    Every task is of kind ``notebook`` (scripts run as notebooks); an edge's
-    ``via`` is the ``upstream`` variable of the source's parameters cell
-    (kind ``variable``, with its line in a script) or the YAML ``upstream:``
-    (kind ``needs``).
+    A task is of kind ``notebook`` (scripts run as notebooks) or ``python``
+    (a function); an edge's ``via`` is the ``upstream`` variable of the
+    source's parameters cell (kind ``variable``, with its line in a script),
+    a function's ``upstream`` argument (kind ``argument``) or the YAML
+    ``upstream:`` (kind ``needs``).
     """
     if not isinstance(pipeline, PloomberPipeline):
         pipeline = load_ploomber(pipeline)
@@ -213,10 +214,12 @@ def graph_document(pipeline: PloomberPipeline | str | Path) -> dict[str, Any]:
     for task in order:
         line, column = task.position
         tasks.append(
-            {"name": task.name, "kind": "notebook", "location": {"path": str(pipeline.path), "line": line, "column": column, "cell": None}}
+            {"name": task.name, "kind": "python" if task.runner == "PythonCallable" else "notebook", "location": {"path": str(pipeline.path), "line": line, "column": column, "cell": None}}
         )
         for upstream in task.upstream:
-            if task.upstream_from == "source":
+            if task.upstream_from == "source" and task.runner == "PythonCallable":
+                via = {"kind": "argument", "name": "upstream", "line": task.source.upstream_position[0], "cell": None}
+            elif task.upstream_from == "source":
                 via = {"kind": "variable", "name": "upstream", "line": task.source.upstream_position[0], "cell": task.source.parameters_cell}
             else:
                 via = {"kind": "needs", "name": upstream, "line": line, "cell": None}

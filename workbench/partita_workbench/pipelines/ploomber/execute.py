@@ -12,6 +12,8 @@ As Ploomber's task classes do:
   ``config``...).
 * ``ScriptRunner`` — the code cells, with the injected cell, run as a Python
   script in a subprocess; no notebook is written.
+* ``PythonCallable`` — the function is called in the task run's thread
+  (:func:`.functions.call_function`).
 
 Every product is checked afterwards: a task that did not write one fails,
 naming it. The working directory is the pipeline's folder (where ``ploomber
@@ -32,6 +34,7 @@ import nbformat
 from partita.exceptions import RunError
 
 from partita_workbench.notebooks.execute import NotebookCellError, run_notebook
+from partita_workbench.pipelines.ploomber.functions import call_function
 from partita_workbench.pipelines.ploomber.spec import PloomberTask
 
 __all__ = ["run_task", "EXPORTERS", "MissingProduct", "TaskCellError"]
@@ -96,7 +99,9 @@ def run_task(task: PloomberTask, product: Any, upstream: dict[str, Any], params:
     for path in task.product_paths():
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     values = {**params, "product": product, "upstream": upstream}
-    if task.runner == "ScriptRunner":
+    if task.runner == "PythonCallable":
+        call_function(task.source, product, upstream, params)
+    elif task.runner == "ScriptRunner":
         _run_script(task, values, cwd, logger)
     else:
         _run_notebook(task, values, cwd)

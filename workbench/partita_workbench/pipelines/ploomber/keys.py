@@ -22,8 +22,9 @@ __all__ = [
     "GRID_PLACEHOLDER",
 ]
 
-RUNNERS = ("NotebookRunner", "ScriptRunner")
-"""Task classes Partita runs (``class:``; the default is ``NotebookRunner``)."""
+RUNNERS = ("NotebookRunner", "ScriptRunner", "PythonCallable")
+"""Task classes Partita runs (``class:``; the default: ``PythonCallable`` for a dotted
+path to a function, ``NotebookRunner`` for a script or notebook)."""
 
 TOP_KEYS = ("meta", "executor", "tasks")
 TOP_UNSUPPORTED = {

@@ -14,7 +14,8 @@ What is understood, as Ploomber's Spec API documents it:
   folder instead of the ``pipeline.yaml`` folder;
 * ``meta.jupyter_hot_reload`` / ``meta.jupyter_functions_as_notebooks``:
   Jupyter-only settings, accepted and without effect on runs;
-* per task: ``source`` (``.py`` script or ``.ipynb`` notebook), ``product``
+* per task: ``source`` (``.py`` script, ``.ipynb`` notebook, or a dotted path
+  to a function: :mod:`.functions`), ``product``
   (a path or ``{key: path}``; a notebook task's dict needs ``nb``, the executed
   notebook), ``name`` (default: the source's stem), ``params`` (with the
   special ``resources_`` files whose *contents* count for re-runs),
@@ -30,8 +31,7 @@ What is understood, as Ploomber's Spec API documents it:
   pipeline, plus ``{{here}}`` (the pipeline's folder), ``{{cwd}}`` and
   ``{{user}}``.
 
-Anything else Ploomber knows (SQL and shell tasks, Python function tasks,
-clients, hooks, serializers, ``source_loader``, ``import_tasks_from``...) is
+Anything else Ploomber knows (SQL, shell and R tasks, clients, hooks, serializers, ``source_loader``, ``import_tasks_from``...) is
 reported as unsupported, naming the key and its position. The key tables are
 in :mod:`.keys`; placeholders and grids in :mod:`.templates`.
 """
@@ -50,6 +50,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from partita.exceptions import InvalidTarget, ValidationError
 
 from partita_workbench.pipelines.graph import find_cycles, topological_order
+from partita_workbench.pipelines.ploomber.functions import FunctionSource, read_function
 from partita_workbench.pipelines.ploomber.keys import (
     GRID_PLACEHOLDER,
     META_KEYS,
@@ -85,9 +86,10 @@ class PloomberTask:
     Attributes:
         name: the task name (the task run's name).
         runner: ``"NotebookRunner"`` (executed with papermill, writes the
-            executed notebook to ``product["nb"]``) or ``"ScriptRunner"``
-            (code cells run by ``python``, no notebook written).
-        source: the parsed source file.
+            executed notebook to ``product["nb"]``), ``"ScriptRunner"``
+            (code cells run by ``python``, no notebook written) or
+            ``"PythonCallable"`` (a function called with the values).
+        source: the parsed source file, or the function.
         product: absolute path, or ``{key: absolute path}``.
         params: values injected besides ``product`` and ``upstream``.
         resources: ``{key: absolute path}`` of ``params.resources_`` files.
@@ -105,7 +107,7 @@ class PloomberTask:
 
     name: str
     runner: str
-    source: TaskSource
+    source: TaskSource | FunctionSource
     product: str | dict[str, str]
     params: dict[str, Any]
     resources: dict[str, str]
@@ -215,6 +217,16 @@ class _Checker:
             else:
                 hint = did_you_mean(str(key), allowed)
                 self.add(_key(self.tree, (*where, key)), f"unknown key '{key}'{what}{hint}")
+
+    def function(self, dotted: str, folder: Path, position: tuple[int, int], task: str) -> FunctionSource | None:
+        key = Path(f"<function {dotted}>")
+        if key not in self.sources:
+            try:
+                self.sources[key] = read_function(dotted, folder)  # type: ignore[assignment]
+            except SourceProblem as exc:
+                self.sources[key] = None
+                self.add(position if exc.path.name == "pipeline.yaml" else exc.position, f"task '{task}': {exc.message}", None if exc.path.name == "pipeline.yaml" else _display(exc.path))
+        return self.sources[key]  # type: ignore[return-value]
 
     def source(self, path: Path, position: tuple[int, int], task: str) -> TaskSource | None:
         if path not in self.sources:
@@ -421,30 +433,39 @@ def _expand(
     name = data.get("name", default_task_name(source_text))
     label = name if isinstance(name, str) else source_text
     source_at = _value(tree, (*where, "source"))
-    runner = data.get("class") or "NotebookRunner"
+    suffix = Path(source_text).suffix
+    is_function = suffix not in SOURCE_SUFFIXES
+    runner = data.get("class") or ("PythonCallable" if is_function else "NotebookRunner")
     if runner not in RUNNERS:
         checker.add(
             _value(tree, (*where, "class")),
-            f"unsupported task class '{runner}' in task '{label}': Partita runs {' and '.join(RUNNERS)} tasks",
+            f"unsupported task class '{runner}' in task '{label}': Partita runs {', '.join(RUNNERS)} tasks",
         )
         return
-    suffix = Path(source_text).suffix
-    if suffix not in SCRIPT_SUFFIXES + NOTEBOOK_SUFFIXES:
-        kind = (
-            "Python function tasks (PythonCallable)"
-            if suffix not in SOURCE_SUFFIXES
-            else {".sql": "SQL tasks", ".sh": "shell script tasks"}.get(suffix, "R scripts and notebooks")
+    if is_function != (runner == "PythonCallable"):
+        checker.add(
+            _value(tree, (*where, "class")),
+            f"task '{label}' of class {runner} needs "
+            + ("a dotted path to a function as 'source:'" if runner == "PythonCallable" else "a .py script or a .ipynb notebook as 'source:'"),
         )
-        checker.add(source_at, f"unsupported source '{source_text}' in task '{label}': Partita does not run {kind}; use a .py script or a .ipynb notebook")
+        return
+    if not is_function and suffix not in SCRIPT_SUFFIXES + NOTEBOOK_SUFFIXES:
+        kind = {".sql": "SQL tasks", ".sh": "shell script tasks"}.get(suffix, "R scripts and notebooks")
+        checker.add(source_at, f"unsupported source '{source_text}' in task '{label}': Partita does not run {kind}; use a .py script, a .ipynb notebook or a function")
         return
     source_path = (folder / source_text).resolve()
-    if not source_path.is_file():
+    if not is_function and not source_path.is_file():
         checker.add(source_at, f"source file '{source_text}' of task '{label}' not found (looked for {source_path})")
         return
     if not isinstance(name, str) or not name:
         checker.add(_value(tree, (*where, "name")), "'name:' must be a non-empty string")
         return
-    source = checker.source(source_path, source_at, label)
+    source = checker.function(source_text, folder, source_at, label) if is_function else checker.source(source_path, source_at, label)
+    if is_function:
+        source_path = source.path if source is not None else folder
+        for key in ("kernelspec_name", "nbconvert_exporter_name", "nbconvert_export_kwargs", "local_execution"):
+            if key in data:
+                checker.add(_key(tree, (*where, key)), f"'{key}' is for notebook and script tasks, not for function task '{label}'")
 
     for key, expected in (("kernelspec_name", str), ("nbconvert_exporter_name", str), ("nbconvert_export_kwargs", dict), ("local_execution", bool), ("params", dict)):
         if key in data and not isinstance(data[key], expected):
@@ -468,10 +489,10 @@ def _expand(
         resolved_resources[key] = str(file)
 
     product = data.get("product")
-    if product is None and options["extract_product"] and source is not None:
+    if product is None and options["extract_product"] and source is not None and not is_function:
         product = source.product
     if product is None:
-        hint = "" if options["extract_product"] else " (meta.extract_product is false)"
+        hint = "" if options["extract_product"] and not is_function else " (meta.extract_product is false)" if not is_function else ""
         checker.add(position, f"task '{label}' needs 'product:'{hint}")
         return
     if not (isinstance(product, str) or (isinstance(product, dict) and product and all(isinstance(v, str) for v in product.values()))):
