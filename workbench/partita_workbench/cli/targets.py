@@ -68,7 +68,7 @@ def load_target(
         from partita_workbench.pipelines.ploomber import compile_ploomber, is_ploomber_file, load_ploomber
 
         if is_ploomber_file(path):
-            return compile_ploomber(load_ploomber(path))
+            return compile_ploomber(load_ploomber(path), refresh=refresh)
 
         return compile_pipeline(load_pipeline(path), refresh=refresh)
     if path.suffix == ".ipynb":

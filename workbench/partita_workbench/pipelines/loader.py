@@ -94,9 +94,16 @@ def task_dependencies(
 def pipeline_problems(path: str | Path) -> list[str]:
     """Every problem of a pipeline file, as ``path:line:col: message`` lines (empty when valid).
 
+    A Ploomber ``pipeline.yaml`` is checked as one
+    (:func:`partita_workbench.pipelines.ploomber.ploomber_problems`).
+
     Raises:
         partita.exceptions.InvalidTarget: the file does not exist or cannot be read.
     """
+    from partita_workbench.pipelines.ploomber import is_ploomber_file, ploomber_problems
+
+    if is_ploomber_file(path):
+        return ploomber_problems(path)
     try:
         load_pipeline(path)
     except ValidationError as exc:
