@@ -44,12 +44,13 @@ _EXPORTS = {
     "SyncPartitaClient": "partita.client.orchestration",
     "ThreadPoolTaskRunner": "partita.task_runners",
     "runtime": "partita.runtime",
+    "cache_policies": "partita.cache_policies",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
 
 if TYPE_CHECKING:  # pragma: no cover
-    from partita import runtime
+    from partita import cache_policies, runtime
     from partita.client.orchestration import PartitaClient, SyncPartitaClient, get_client
     from partita.engine.inputs import unmapped
     from partita.flows import Flow, flow
@@ -68,7 +69,7 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'partita' has no attribute {name!r}")
     value = importlib.import_module(module)
-    if name != "runtime":
+    if name not in ("runtime", "cache_policies"):
         value = getattr(value, name)
     globals()[name] = value
     return value

@@ -13,7 +13,14 @@ source code change.
 ``RUN_ID``         the flow run id (cache within one flow run only)
 ``DEFAULT``        ``INPUTS + TASK_SOURCE + RUN_ID``, as Prefect's DEFAULT
 ``NO_CACHE``       never cache (the default of a task in Partita)
+``UPSTREAM``       the cache keys of the upstream task runs this run waited on
+``SourceText(t)``  a given text (a notebook's bytes, a shell command) as source
 =================  ==========================================================
+
+Each policy yields named *components* (``inputs``, ``source``,
+``parameters``, ``run_id``, ``upstream``, ``key``); the cache key is a hash of
+them, and the engine compares them with the previous run's to say why a task
+was not taken from the cache (:mod:`partita.engine.caching`).
 
 A task's ``cache_key_fn(context, parameters) -> str | None`` is a policy too.
 Values are hashed from their JSON form when they have one, else from their
@@ -38,12 +45,16 @@ __all__ = [
     "RunId",
     "NoCache",
     "CacheKeyFnPolicy",
+    "SourceText",
+    "Upstream",
+    "CacheContext",
     "INPUTS",
     "TASK_SOURCE",
     "FLOW_PARAMETERS",
     "RUN_ID",
     "DEFAULT",
     "NO_CACHE",
+    "UPSTREAM",
     "hash_objects",
 ]
 
@@ -73,19 +84,36 @@ def _json_default(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class CacheContext:
-    """What a policy may look at: the task, its bound inputs, the flow run."""
+    """What a policy may look at.
+
+    Attributes:
+        task: the :class:`partita.Task`.
+        inputs: the task's bound arguments (defaults applied), upstream
+            futures already replaced by their results.
+        flow_run_id: id of the flow run (string), or ``None``.
+        flow_parameters: parameters of the flow run.
+        upstream_keys: for each upstream task run waited on, its cache key
+            (or its task-run id when it had none), in the order met.
+    """
 
     task: Any
     inputs: dict[str, Any]
     flow_run_id: str | None
     flow_parameters: dict[str, Any]
+    upstream_keys: tuple[str, ...] = ()
 
 
 class CachePolicy:
-    """Base class; subclasses implement :meth:`compute_key`."""
+    """Base class; subclasses implement :meth:`components`."""
+
+    def components(self, context: CacheContext) -> dict[str, str] | None:
+        """Named parts of the key (``None``: this run cannot be cached)."""
+        raise NotImplementedError
 
     def compute_key(self, context: CacheContext) -> str | None:
-        raise NotImplementedError
+        """The cache key: a hash of :meth:`components`, or ``None``."""
+        parts = self.components(context)
+        return None if parts is None else key_of(parts)
 
     def __add__(self, other: "CachePolicy") -> "CachePolicy":
         if isinstance(other, NoCache):
@@ -97,15 +125,31 @@ class CachePolicy:
         return CompoundCachePolicy([*mine, *theirs])
 
 
+def key_of(components: dict[str, str]) -> str:
+    """The cache key of a set of components (a single ``key`` component is the key itself)."""
+    if set(components) == {"key"}:
+        return components["key"]
+    return hash_objects(sorted(components.items())) or ""
+
+
 @dataclass(frozen=True)
 class CompoundCachePolicy(CachePolicy):
+    """Several policies at once; a component named twice is combined."""
+
     policies: list[CachePolicy] = field(default_factory=list)
 
-    def compute_key(self, context: CacheContext) -> str | None:
-        keys = [p.compute_key(context) for p in self.policies]
-        if any(k is None for k in keys):
-            return None
-        return hash_objects(*keys)
+    def components(self, context: CacheContext) -> dict[str, str] | None:
+        merged: dict[str, str] = {}
+        for policy in self.policies:
+            parts = policy.components(context)
+            if parts is None:
+                return None
+            for name, value in parts.items():
+                merged[name] = value if name not in merged else hash_objects(merged[name], value) or value
+        return merged
+
+    def __repr__(self) -> str:
+        return " + ".join(repr(p) for p in self.policies)
 
 
 @dataclass(frozen=True)
@@ -114,15 +158,19 @@ class Inputs(CachePolicy):
 
     exclude: tuple[str, ...] = ()
 
-    def compute_key(self, context: CacheContext) -> str | None:
+    def components(self, context: CacheContext) -> dict[str, str] | None:
         inputs = {k: v for k, v in context.inputs.items() if k not in self.exclude}
-        return hash_objects(inputs)
+        digest = hash_objects(inputs)
+        return None if digest is None else {"inputs": digest}
+
+    def __repr__(self) -> str:
+        return "INPUTS" if not self.exclude else f"Inputs(exclude={list(self.exclude)})"
 
 
 class TaskSource(CachePolicy):
-    """Key on the source code of the task's function (its name when source is unavailable)."""
+    """Key on the source code of the task's function (its qualified name when source is unavailable)."""
 
-    def compute_key(self, context: CacheContext) -> str | None:
+    def components(self, context: CacheContext) -> dict[str, str] | None:
         fn = context.task.fn
         cached = getattr(context.task, "_source_hash", None)
         if cached is None:
@@ -135,17 +183,36 @@ class TaskSource(CachePolicy):
                 context.task._source_hash = cached
             except AttributeError:
                 pass
-        return cached
+        return {"source": cached}
 
     def __repr__(self) -> str:
         return "TASK_SOURCE"
 
 
+@dataclass(frozen=True)
+class SourceText(CachePolicy):
+    """Key on a given text standing for the task's code (a notebook's bytes, a shell command).
+
+    For tasks compiled from YAML or notebooks, whose code is not the Python
+    function the engine calls. ``text`` may be ``str`` or ``bytes``.
+    """
+
+    text: str | bytes
+
+    def components(self, context: CacheContext) -> dict[str, str] | None:
+        blob = self.text.encode() if isinstance(self.text, str) else self.text
+        return {"source": hashlib.sha256(blob).hexdigest()[:32]}
+
+    def __repr__(self) -> str:
+        return "SourceText(...)"
+
+
 class FlowParameters(CachePolicy):
     """Key on the parameters of the flow run."""
 
-    def compute_key(self, context: CacheContext) -> str | None:
-        return hash_objects(context.flow_parameters)
+    def components(self, context: CacheContext) -> dict[str, str] | None:
+        digest = hash_objects(context.flow_parameters)
+        return None if digest is None else {"parameters": digest}
 
     def __repr__(self) -> str:
         return "FLOW_PARAMETERS"
@@ -154,17 +221,31 @@ class FlowParameters(CachePolicy):
 class RunId(CachePolicy):
     """Key on the flow run id: results are reused only within one flow run."""
 
-    def compute_key(self, context: CacheContext) -> str | None:
-        return context.flow_run_id
+    def components(self, context: CacheContext) -> dict[str, str] | None:
+        return None if context.flow_run_id is None else {"run_id": context.flow_run_id}
 
     def __repr__(self) -> str:
         return "RUN_ID"
 
 
+class Upstream(CachePolicy):
+    """Key on the cache keys of the upstream task runs (their ids when they have none).
+
+    Makes a task's key change whenever something it waited on changed, even
+    when no value was passed (``wait_for=``, YAML ``needs:``).
+    """
+
+    def components(self, context: CacheContext) -> dict[str, str] | None:
+        return {"upstream": hash_objects(list(context.upstream_keys)) or ""}
+
+    def __repr__(self) -> str:
+        return "UPSTREAM"
+
+
 class NoCache(CachePolicy):
     """Never cache."""
 
-    def compute_key(self, context: CacheContext) -> str | None:
+    def components(self, context: CacheContext) -> dict[str, str] | None:
         return None
 
     def __repr__(self) -> str:
@@ -173,18 +254,25 @@ class NoCache(CachePolicy):
 
 @dataclass(frozen=True)
 class CacheKeyFnPolicy(CachePolicy):
-    """A user's ``cache_key_fn(context, parameters)`` (Prefect's signature)."""
+    """A user's ``cache_key_fn(context, parameters) -> str | None`` (Prefect's signature).
+
+    ``context`` is the :class:`CacheContext`; ``parameters`` the bound inputs.
+    """
 
     fn: Callable[[Any, dict[str, Any]], str | None]
 
-    def compute_key(self, context: CacheContext) -> str | None:
+    def components(self, context: CacheContext) -> dict[str, str] | None:
         key = self.fn(context, context.inputs)
-        return None if key is None else str(key)
+        return None if key is None else {"key": str(key)}
+
+    def __repr__(self) -> str:
+        return f"cache_key_fn={getattr(self.fn, '__name__', self.fn)!r}"
 
 
 INPUTS = Inputs()
 TASK_SOURCE = TaskSource()
 FLOW_PARAMETERS = FlowParameters()
 RUN_ID = RunId()
+UPSTREAM = Upstream()
 NO_CACHE = NoCache()
 DEFAULT = INPUTS + TASK_SOURCE + RUN_ID

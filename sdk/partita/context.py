@@ -48,6 +48,16 @@ class TaskRunRecord:
     total_run_time: float = 0.0
     handled: bool = False  # the flow saw the outcome (direct call, result(), state)
 
+    def to_row(self) -> list[Any]:
+        """This task run as a row of a task-run batch (``TaskRunRow``; its state travels apart)."""
+        return [
+            self.id, self.name, self.flow_run_id, self.task_key, self.dynamic_key, self.cache_key,
+            self.task_inputs, self.tags, self.run_count,
+            self.start_time.isoformat() if self.start_time else None,
+            self.end_time.isoformat() if self.end_time else None,
+            self.total_run_time,
+        ]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -90,6 +100,7 @@ class FlowRunContext:
     persist_result: bool | None = None
     futures: list["PartitaFuture"] = field(default_factory=list)
     task_runs: list[TaskRunRecord] = field(default_factory=list)
+    cache_keys: dict[str, str] = field(default_factory=dict)  # task-run id -> cache key
     _name_counts: dict[str, "itertools.count[int]"] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -7,8 +7,9 @@ place (file:line:col, flow, task, parameter, notebook cell) and says what to do:
     ├── UserInputError               bad input given by the user
     │   ├── ParameterTypeError       flow parameters that do not match the signature
     │   ├── InvalidTarget            a run target that cannot be found or loaded
-    │   └── ValidationError          a pipeline / notebook that fails validation
-    ├── RunError                     raised by running things
+    │   ├── ValidationError          a pipeline / notebook that fails validation
+    │   └── PipelineEditError        an edit of a pipeline file that cannot be made
+    ├── RunError                     raised by running things (``details``: the failure as data)
     │   ├── FailedRun                a run ended FAILED / CRASHED / CANCELLED
     │   ├── UpstreamTaskError        a task's upstream did not complete
     │   ├── TaskTimeoutError         a run exceeded ``timeout_seconds``
@@ -52,8 +53,22 @@ class ValidationError(UserInputError):
         super().__init__("\n".join([head, *self.problems]))
 
 
+class PipelineEditError(UserInputError):
+    """An edit of a pipeline file cannot be made (unknown task, missing key...); the file is unchanged."""
+
+
 class RunError(PartitaError):
-    """Raised by running flows and tasks."""
+    """Raised by running flows and tasks.
+
+    Attributes:
+        details: JSON-ready data describing the failure (for a notebook cell:
+            cell index and id, exception name and value, traceback...), or
+            ``None``. A task run that fails with this error stores it in its
+            FAILED state's ``state_details["failure"]``, so clients read the
+            failure as data rather than parsing the message.
+    """
+
+    details: dict | None = None
 
 
 class FailedRun(RunError):

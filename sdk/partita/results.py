@@ -19,6 +19,7 @@ import json
 import os
 import pickle
 import uuid
+from random import getrandbits
 from typing import Any
 
 import fsspec
@@ -56,12 +57,20 @@ def summarize(value: Any) -> str:
     return text if len(text) <= SUMMARY_LENGTH else text[: SUMMARY_LENGTH - 1] + "…"
 
 
+_root: tuple[Any, str] | None = None
+
+
 def storage_root(storage: str | None = None) -> str:
+    """``storage``, or the result storage root of the settings (``PARTITA_RESULT_STORAGE``)."""
+    global _root
     if storage:
         return storage
     from partita.settings import get_settings
 
-    return get_settings().resolved_result_storage()
+    settings = get_settings()
+    if _root is None or _root[0] is not settings:
+        _root = (settings, settings.resolved_result_storage())
+    return _root[1]
 
 
 def persist_result(value: Any, *, key: str | None = None, storage: str | None = None, serializer: str = "cloudpickle") -> dict[str, Any]:
@@ -80,18 +89,69 @@ def persist_result(value: Any, *, key: str | None = None, storage: str | None = 
     blob = _dumps(value, serializer)
     root = storage_root(storage).rstrip("/")
     url = f"{root}/{key or uuid.uuid4().hex}"
+    write_bytes(url, blob)
+    return {"storage_key": url, "serializer": serializer, "summary": summarize(value)}
+
+
+def _is_local(fs: Any) -> bool:
+    return getattr(fs, "protocol", None) in ("file", ("file", "local")) or fs.__class__.__name__ == "LocalFileSystem"
+
+
+def write_bytes(url: str, blob: bytes) -> None:
+    """Write ``blob`` at ``url`` (fsspec URL or path), creating folders.
+
+    Local files are written to a temporary name and renamed into place, so a
+    reader never sees half a file.
+    """
+    if "://" not in url:
+        _write_local(url, blob)
+        return
     fs, path = fsspec.core.url_to_fs(url)
-    if getattr(fs, "protocol", None) in ("file", ("file", "local")) or fs.__class__.__name__ == "LocalFileSystem":
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = f"{path}.{uuid.uuid4().hex[:8]}.tmp"
-        with open(tmp, "wb") as fh:
-            fh.write(blob)
-        os.replace(tmp, path)
+    if _is_local(fs):
+        _write_local(path, blob)
     else:
         fs.makedirs(fs._parent(path), exist_ok=True)
         with fs.open(path, "wb") as fh:
             fh.write(blob)
-    return {"storage_key": url, "serializer": serializer, "summary": summarize(value)}
+
+
+def _write_local(path: str, blob: bytes) -> None:
+    tmp = f"{path}.{getrandbits(32):08x}.tmp"
+    try:
+        fh = open(tmp, "wb")
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fh = open(tmp, "wb")
+    with fh:
+        fh.write(blob)
+    os.replace(tmp, path)
+
+
+def modified_time(url: str) -> float | None:
+    """Last-modified time (POSIX seconds) of the file at ``url``, or ``None`` when absent."""
+    try:
+        if "://" not in url:
+            return os.stat(url).st_mtime
+        fs, path = fsspec.core.url_to_fs(url)
+        info = fs.info(path)
+    except FileNotFoundError:
+        return None
+    modified = info.get("mtime") or info.get("LastModified") or info.get("created")
+    if hasattr(modified, "timestamp"):
+        return modified.timestamp()
+    return float(modified) if modified is not None else 0.0
+
+
+def read_bytes(url: str) -> bytes | None:
+    """The bytes stored at ``url``, or ``None`` when there is no such file."""
+    try:
+        if "://" not in url:
+            with open(url, "rb") as fh:
+                return fh.read()
+        with fsspec.open(url, "rb") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        return None
 
 
 def load_result(record: dict[str, Any]) -> Any:
@@ -103,9 +163,7 @@ def load_result(record: dict[str, Any]) -> Any:
     from partita.exceptions import MissingResult
 
     url = record["storage_key"]
-    try:
-        with fsspec.open(url, "rb") as fh:
-            blob = fh.read()
-    except FileNotFoundError as exc:
-        raise MissingResult(f"the result stored at {url} no longer exists") from exc
+    blob = read_bytes(url)
+    if blob is None:
+        raise MissingResult(f"the result stored at {url} no longer exists")
     return _loads(blob, record.get("serializer", "cloudpickle"))

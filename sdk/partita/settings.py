@@ -13,7 +13,17 @@ environment variable          meaning                                           
 ``PARTITA_LOGGING_LEVEL``     level of run loggers                              ``INFO``
 ``PARTITA_RECORDER_INTERVAL`` seconds between write-behind flushes              ``0.1``
 ``PARTITA_RECORDER_BATCH``    records that trigger an early flush               ``500``
+``PARTITA_REFRESH_CACHE``     recompute every cached task (store anew)          ``false``
 ============================  ================================================  =====================
+
+Notebook runs (papermill mode):
+
+``PARTITA_NOTEBOOK_FALLBACK_KERNEL``
+    kernel used when a notebook's own kernel is not installed (default unset:
+    the run fails before starting, naming the installed kernels).
+``PARTITA_NOTEBOOK_OUTPUT_LIMIT``
+    characters of stream output (stdout/stderr) stored per cell in the
+    executed notebook, default ``1000000``; the rest is dropped and marked.
 
 Settings are read once per process (``get_settings()`` is cached); call
 ``get_settings.cache_clear()`` after changing the environment, e.g. in tests.
@@ -43,6 +53,9 @@ class Settings(BaseSettings):
     logging_level: str = "INFO"
     recorder_interval: float = 0.1
     recorder_batch: int = 500
+    refresh_cache: bool = False
+    notebook_fallback_kernel: str | None = None
+    notebook_output_limit: int = 1_000_000
 
     def resolved_database_url(self) -> str:
         """The backend database URL: the setting, or ``<home>/partita.db`` (SQLite, aiosqlite)."""

@@ -208,25 +208,16 @@ class State:
             "data": self.data,
         }
 
-    def to_wire(self, task_run_id: str) -> dict[str, Any]:
-        """This state as an element of a task-run batch (``TaskRunStateModel``).
+    def to_wire(self, task_run_id: str) -> list[Any]:
+        """This state as a row of a task-run batch (``TaskRunStateRow``).
 
-        ``task_run_id`` travels as a field, so it is left out of
+        ``task_run_id`` travels in the row, so it is left out of
         ``state_details`` (the backend puts it back when the state is read).
         """
         details = self.state_details
         if details.get("task_run_id") == task_run_id:
             details = {k: v for k, v in details.items() if k != "task_run_id"}
-        return {
-            "task_run_id": task_run_id,
-            "id": self.id,
-            "type": self.type.value,
-            "name": self.name,
-            "timestamp": self.timestamp.isoformat(),
-            "message": self.message,
-            "state_details": details,
-            "data": self.data,
-        }
+        return [task_run_id, self.id, self.type.value, self.name, self.timestamp.isoformat(), self.message, details, self.data]
 
     @classmethod
     def from_json(cls, doc: dict[str, Any] | Any) -> "State":

@@ -16,6 +16,7 @@ Async functions give tasks whose call returns a coroutine to ``await``.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import inspect
 from typing import Any, Callable, Generic, Iterable, ParamSpec, Sequence, TypeVar, overload
@@ -60,6 +61,15 @@ class Task(Generic[P, R]):
         task_run_name: format string for task run names (``"load-{date}"``),
             filled from the call's arguments.
         on_completion, on_failure: hooks ``fn(task, task_run, state)``.
+        cache_policy: a :mod:`partita.cache_policies` policy; runs with the
+            same key share one stored result (the second is ``Cached``).
+            Default ``NO_CACHE``.
+        cache_key_fn: ``fn(context, parameters) -> str | None``, Prefect's
+            custom cache key (combined with ``cache_policy`` when both are set).
+        cache_expiration: how long a cached result is reused
+            (``datetime.timedelta`` or seconds); default forever.
+        refresh_cache: ignore stored results and compute again (the result is
+            stored for next time); ``None`` follows ``PARTITA_REFRESH_CACHE``.
     """
 
     def __init__(
@@ -80,6 +90,10 @@ class Task(Generic[P, R]):
         task_run_name: str | None = None,
         on_completion: list[Callable[..., Any]] | None = None,
         on_failure: list[Callable[..., Any]] | None = None,
+        cache_policy: Any = None,
+        cache_key_fn: Callable[..., str | None] | None = None,
+        cache_expiration: "dt.timedelta | float | None" = None,
+        refresh_cache: bool | None = None,
     ) -> None:
         if not callable(fn):
             raise TypeError(f"@task needs a function, got {fn!r}")
@@ -99,6 +113,13 @@ class Task(Generic[P, R]):
         self.task_run_name = task_run_name
         self.on_completion = list(on_completion or ())
         self.on_failure = list(on_failure or ())
+        self.cache_policy = cache_policy
+        self.cache_key_fn = cache_key_fn
+        if cache_expiration is not None and not isinstance(cache_expiration, dt.timedelta):
+            cache_expiration = dt.timedelta(seconds=float(cache_expiration))
+        self.cache_expiration = cache_expiration
+        self.refresh_cache = refresh_cache
+        self._cache: Any = _NOT_SET  # effective policy, resolved on first run
         self.is_async = inspect.iscoroutinefunction(fn)
         self.task_key = _task_key(fn) if name is None else f"{_task_key(fn)}:{name}"
         functools.update_wrapper(self, fn)  # type: ignore[arg-type]
@@ -108,6 +129,7 @@ class Task(Generic[P, R]):
         "name", "description", "tags", "retries", "retry_delay_seconds", "retry_jitter_factor",
         "retry_condition_fn", "timeout_seconds", "persist_result", "result_serializer",
         "result_storage", "log_prints", "task_run_name", "on_completion", "on_failure",
+        "cache_policy", "cache_key_fn", "cache_expiration", "refresh_cache",
     )
 
     def with_options(self, **options: Any) -> "Task[P, R]":
@@ -132,6 +154,24 @@ class Task(Generic[P, R]):
         if self.persist_result is not None:
             return self.persist_result
         return bool(flow_ctx is not None and flow_ctx.persist_result)
+
+    def effective_cache_policy(self) -> Any:
+        """The policy the engine uses (``None``: never cached); see :mod:`partita.engine.caching`."""
+        if self._cache is _NOT_SET:
+            if self.cache_policy is None and self.cache_key_fn is None:
+                self._cache = None
+            else:
+                from partita.engine.caching import policy_of
+
+                self._cache = policy_of(self)
+        return self._cache
+
+    def should_refresh(self) -> bool:
+        if self.refresh_cache is not None:
+            return self.refresh_cache
+        from partita.settings import get_settings
+
+        return get_settings().refresh_cache
 
     def should_retry(self, exc: BaseException) -> bool:
         if self.retry_condition_fn is None:

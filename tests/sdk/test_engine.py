@@ -368,3 +368,26 @@ def test_hooks_run_on_completion_and_failure():
 
     f()
     assert seen == [("task", "Failed"), ("flow", "Completed")]
+
+
+def test_a_task_returning_a_state_ends_in_that_state():
+    from partita import Completed, Failed, flow, task
+
+    @task
+    def skip():
+        return Completed(name="Skipped", message="nothing to do")
+
+    @task
+    def refuse():
+        return Failed(message="not today")
+
+    seen = []
+
+    @flow
+    def returns_states():
+        seen.extend([skip(return_state=True), refuse(return_state=True)])
+
+    returns_states()
+    skipped, refused = seen
+    assert (skipped.type.value, skipped.name, skipped.message, skipped.result()) == ("COMPLETED", "Skipped", "nothing to do", None)
+    assert (refused.type.value, refused.name, refused.message) == ("FAILED", "Failed", "not today")

@@ -55,6 +55,13 @@ class ClientLogic:
     def _request(self, method: str, path: str, json: Any = None, params: dict[str, Any] | None = None) -> httpx.Request:
         return httpx.Request(method, self._base + path, json=json, params=params, headers=self.headers)
 
+    def _request_json_bytes(self, method: str, path: str, body: Any) -> httpx.Request:
+        """A request whose JSON body is encoded by pydantic-core (several times quicker than ``json``)."""
+        from pydantic_core import to_json
+
+        headers = {**self.headers, "Content-Type": "application/json"}
+        return httpx.Request(method, self._base + path, content=to_json(body), headers=headers)
+
     @property
     def _base(self) -> str:
         return self.api_url or "http://embedded/api"
@@ -152,7 +159,7 @@ class ClientLogic:
     @api_call
     def write_task_run_batch(self, batch: dict[str, Any]) -> Call[dict[str, int]]:
         """Send a write-behind batch (already JSON-ready: ``TaskRunBatch`` shape)."""
-        response = yield self._request("POST", "/task_runs/batch", json=batch)
+        response = yield self._request_json_bytes("POST", "/task_runs/batch", batch)
         return self._check(response).json()
 
     # -- logs --------------------------------------------------------------------------

@@ -198,16 +198,46 @@ class TaskRunModel(TaskRunCreate):
     updated: dt.datetime
 
 
+TaskRunRow = tuple[
+    uuid.UUID, str, uuid.UUID | None, str, str, str | None, dict[str, list[TaskRunInput]], list[str],
+    int, dt.datetime | None, dt.datetime | None, float,
+]
+"""A task-run snapshot in a batch: ``(id, name, flow_run_id, task_key, dynamic_key, cache_key,
+task_inputs, tags, run_count, start_time, end_time, total_run_time)``."""
+
+TaskRunStateRow = tuple[uuid.UUID, uuid.UUID, StateType, str, dt.datetime, str | None, dict[str, Any], dict[str, Any] | None]
+"""A task-run state in a batch: ``(task_run_id, id, type, name, timestamp, message, state_details, data)``."""
+
+TASK_RUN_ROW_FIELDS = (
+    "id", "name", "flow_run_id", "task_key", "dynamic_key", "cache_key", "task_inputs", "tags",
+    "run_count", "start_time", "end_time", "total_run_time",
+)
+TASK_RUN_STATE_ROW_FIELDS = ("task_run_id", "id", "type", "name", "timestamp", "message", "state_details", "data")
+
+
 class TaskRunBatch(APIModel):
     """Body of ``POST /api/task_runs/batch``: write-behind upserts and state appends.
 
-    Applied in one transaction: task runs are upserted by id first, then states
-    are appended (a state whose id already exists is skipped, so a retried
-    batch is harmless).
+    Rows are arrays in a fixed field order (:data:`TASK_RUN_ROW_FIELDS`,
+    :data:`TASK_RUN_STATE_ROW_FIELDS`) rather than objects: a batch carries
+    thousands of them, and arrays are a third of the size and several times
+    quicker to parse and validate. Applied in one transaction: task runs are
+    upserted by id first, then states are appended (a state whose id already
+    exists is skipped, so a retried batch is harmless). A task run's current
+    state becomes the last of its states in the batch; a task run with no
+    state in the batch keeps its stored one.
     """
 
-    task_runs: list[TaskRunCreate] = Field(default_factory=list)
-    states: list[TaskRunStateModel] = Field(default_factory=list)
+    task_runs: list[TaskRunRow] = Field(
+        default_factory=list,
+        description="Task-run snapshots: [id, name, flow_run_id, task_key, dynamic_key, cache_key, "
+        "task_inputs, tags, run_count, start_time, end_time, total_run_time].",
+    )
+    states: list[TaskRunStateRow] = Field(
+        default_factory=list,
+        description="States in the order they happened: [task_run_id, id, type, name, timestamp, message, "
+        "state_details, data].",
+    )
 
 
 class BatchResult(APIModel):

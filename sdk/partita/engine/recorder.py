@@ -123,7 +123,7 @@ class Recorder:
     def _send_pending(self) -> None:
         """Send the pending buffers; on success clear them (raises on failure)."""
         if self._records or self._states:
-            runs = [r.to_json() for r in self._records.values()]
+            runs = [r.to_row() for r in self._records.values()]
             self.client.write_task_run_batch({"task_runs": runs, "states": self._states})
             self._records, self._states = {}, []
         if self._logs:

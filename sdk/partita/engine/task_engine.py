@@ -5,7 +5,8 @@ One :class:`TaskRunEngine` per task run, driven by
 write-behind recorder, so a trivial task costs no round trip:
 PENDING → RUNNING → COMPLETED | FAILED, with SCHEDULED/AwaitingRetry →
 RUNNING/Retrying between attempts, PENDING/NotReady when an upstream did not
-complete, FAILED/TimedOut on timeout, CRASHED on interrupts.
+complete, FAILED/TimedOut on timeout, CRASHED on interrupts, and
+PENDING → RUNNING → COMPLETED/Cached on a cache hit, as Prefect (see :mod:`partita.engine.caching`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from partita.context import FlowRunContext, TaskRunContext, TaskRunRecord, task_
 from partita.engine import events
 from partita.engine.common import RAISE, exception_message, now, retry_delay, run_hooks
 from partita.engine.inputs import contains_upstream, resolve, wait_for_upstream
-from partita.exceptions import TaskTimeoutError, UpstreamTaskError
+from partita.exceptions import RunError, TaskTimeoutError, UpstreamTaskError
 from partita.logging import log_prints_var
 from partita.states import State, StateType, new_id
 
@@ -59,7 +60,7 @@ class TaskRunEngine:
 
     __slots__ = (
         "task", "fn", "args", "kwargs", "wait_for", "flow_ctx", "record", "recorder",
-        "timeout_seconds", "label", "log_prints", "retries_left", "state", "_t0",
+        "timeout_seconds", "label", "log_prints", "retries_left", "state", "_t0", "cache",
     )
 
     def __init__(self, task: "Task", args: tuple, kwargs: dict[str, Any], wait_for: list[Any] | None, flow_ctx: FlowRunContext) -> None:
@@ -79,6 +80,7 @@ class TaskRunEngine:
         self.retries_left = task.retries
         self.state: State | None = None
         self._t0 = 0.0
+        self.cache = None
         flow_ctx.task_runs.append(self.record)
         self._set(State(_PENDING, "Pending"))
 
@@ -92,8 +94,8 @@ class TaskRunEngine:
 
     # -- protocol --------------------------------------------------------------------
     def setup(self) -> State | None:
+        upstream: list[str] = []
         if self.wait_for or contains_upstream(self.args) or contains_upstream(self.kwargs):
-            upstream: list[str] = []
             try:
                 wait_for_upstream(self.wait_for, upstream)
                 self.args = tuple(resolve(a, upstream) for a in self.args)
@@ -103,6 +105,24 @@ class TaskRunEngine:
                 self._set(State(_PENDING, "NotReady", message=str(exc)))
                 return self.state
             self.record.task_inputs = _inputs(upstream)
+        policy = self.task.effective_cache_policy()
+        if policy is not None:
+            return self._look_up_cache(policy, upstream)
+        return None
+
+    def _look_up_cache(self, policy: Any, upstream: list[str]) -> State | None:
+        from partita.engine.caching import bound_inputs, prepare
+
+        task = self.task
+        inputs = bound_inputs(task, self.args, self.kwargs)
+        entry = prepare(task, policy, self.record, self.flow_ctx, inputs, upstream, task.should_refresh())
+        if entry is None:
+            return None
+        self.cache = entry
+        if entry.hit is not None:  # Running, then Completed/Cached without calling the function (as Prefect)
+            self.fn = _hit_async if task.is_async else _hit
+            self.timeout_seconds = None
+            self.retries_left = 0
         return None
 
     def begin_attempt(self) -> None:
@@ -111,7 +131,10 @@ class TaskRunEngine:
         if record.start_time is None:
             record.start_time = now()
         self._t0 = time.perf_counter()
-        self._set(State(_RUNNING, "Running" if record.run_count == 1 else "Retrying"))
+        state = State(_RUNNING, "Running" if record.run_count == 1 else "Retrying")
+        if self.cache is not None and self.cache.hit is None:
+            state.state_details.update(cache_key=self.cache.key, cache_miss_reason=self.cache.miss_reason)
+        self._set(state)
 
     def attempt(self) -> _Attempt:
         return _Attempt(self)
@@ -119,15 +142,45 @@ class TaskRunEngine:
     def handle_success(self, value: Any) -> None:
         self.record.total_run_time += time.perf_counter() - self._t0
         data = None
-        if self.task.should_persist(self.flow_ctx):
+        task = self.task
+        if isinstance(value, State):
+            return self._finish_returned(value)
+        if value is _HIT:
+            entry = self.cache
+            self._finish(State(StateType.COMPLETED, "Cached", data=entry.hit, state_details={"cache_key": entry.key}))
+            return None
+        try:
+            if self.cache is not None:
+                data = self.cache.store(value, task.result_serializer)
+            elif task.should_persist(self.flow_ctx):
+                from partita.results import persist_result
+
+                data = persist_result(value, serializer=task.result_serializer, storage=task.result_storage)
+        except Exception as exc:
+            self._fail(exc, f"the result of {self.label} could not be persisted: {exception_message(exc)}")
+            return None
+        state = State(StateType.COMPLETED, "Completed", data=data)
+        state._attach(value)
+        self._finish(state)
+        return None
+
+    def _finish_returned(self, returned: State) -> None:
+        """The function returned a state: it becomes the final state (as in Prefect).
+
+        A COMPLETED one keeps its name (``Completed(name="Skipped")``) and its
+        attached value as the result (``None`` when it has none); it is not
+        stored in the cache. Other types end the run as they are, without retries.
+        """
+        state = State(returned.type, returned.name, returned.message, state_details=dict(returned.state_details))
+        value = returned._value if returned._has_value else None
+        if state.type is StateType.COMPLETED and self.task.should_persist(self.flow_ctx):
             from partita.results import persist_result
 
             try:
-                data = persist_result(value, serializer=self.task.result_serializer, storage=self.task.result_storage)
+                state.data = persist_result(value, serializer=self.task.result_serializer, storage=self.task.result_storage)
             except Exception as exc:
                 self._fail(exc, f"the result of {self.label} could not be persisted: {exception_message(exc)}")
                 return None
-        state = State(StateType.COMPLETED, "Completed", data=data)
         state._attach(value)
         self._finish(state)
         return None
@@ -151,12 +204,15 @@ class TaskRunEngine:
 
     def _fail(self, exc: BaseException, message: str) -> None:
         name = "TimedOut" if isinstance(exc, TaskTimeoutError) else "Failed"
-        state = State(StateType.FAILED, name, message=message)
+        details = getattr(exc, "details", None) if isinstance(exc, RunError) else None
+        state = State(StateType.FAILED, name, message=message, state_details={"failure": details} if details else None)
         state._attach(exc)
         self._finish(state)
 
     def _finish(self, state: State) -> None:
         self.record.end_time = now()
+        if self.cache is not None and self.cache.hit is None:
+            state.state_details.update(cache_key=self.cache.key, cache_miss_reason=self.cache.miss_reason)
         self._set(state)
         hooks = self.task.on_completion if state.type is StateType.COMPLETED else self.task.on_failure
         if hooks:
@@ -164,6 +220,17 @@ class TaskRunEngine:
 
     def finish(self) -> State:
         return self.state  # type: ignore[return-value]
+
+
+_HIT = object()  # what a cache hit "returns" instead of calling the task's function
+
+
+def _hit(*args: Any, **kwargs: Any) -> Any:
+    return _HIT
+
+
+async def _hit_async(*args: Any, **kwargs: Any) -> Any:
+    return _HIT
 
 
 def _inputs(upstream: list[str]) -> dict[str, list[dict[str, Any]]]:

@@ -29,7 +29,7 @@ def test_run_injects_parameters_and_returns_the_executed_notebook(notebooks_dir,
     flow_run_id = state.state_details["flow_run_id"]
     (task_run,) = client.read_task_runs(flow_run_id)
     assert task_run.name == "divide"
-    assert path == f"{get_settings().resolved_result_storage()}/notebooks/{flow_run_id}/divide-{task_run.id}.ipynb"
+    assert path == f"{get_settings().resolved_result_storage()}/runs/{flow_run_id}/divide.ipynb"
     executed = nbformat.read(path, as_version=4)
     assert executed.cells[-1].outputs[0].text == "1.5\n"
 

@@ -9,11 +9,11 @@ from partita_workbench.notebooks.parameters import find_parameters_cell, parse_p
 
 
 def test_parameters_of_real_notebooks(notebooks_dir):
-    assert notebook_parameters(notebooks_dir / "simple_execute.ipynb") == [NotebookParameter("msg", None, True, None)]
+    assert notebook_parameters(notebooks_dir / "simple_execute.ipynb") == [NotebookParameter("msg", None, True, None, True, 1)]
     assert [p.name for p in notebook_parameters(notebooks_dir / "input.ipynb")] == ["salutation", "name"]
     assert notebook_parameters(notebooks_dir / "divide.ipynb") == [
-        NotebookParameter("numerator", 1, True, int),
-        NotebookParameter("denominator", 0, True, int),
+        NotebookParameter("numerator", 1, True, int, False, 1),
+        NotebookParameter("denominator", 0, True, int, False, 2),
     ]
 
 
@@ -27,10 +27,10 @@ def test_complex_parameters_cell_skips_what_does_not_parse(notebooks_dir):
     # expression and a line that is not Python ("= 2").
     found = {p.name: p for p in notebook_parameters(notebooks_dir / "complex_parameters.ipynb")}
     assert list(found) == ["msg", "a", "b", "c", "d"]
-    assert found["a"] == NotebookParameter("a", 2.25, True, float)
-    assert found["b"] == NotebookParameter("b", ["Hello", "World"], True, list)
-    assert found["c"] == NotebookParameter("c", None, True, None)
-    assert found["d"] == NotebookParameter("d", None, False, None)
+    assert found["a"] == NotebookParameter("a", 2.25, True, float, False, 2)
+    assert found["b"] == NotebookParameter("b", ["Hello", "World"], True, list, False, 3)
+    assert found["c"] == NotebookParameter("c", None, True, None, True, 10)  # "NoneType": not a type we check
+    assert found["d"] == NotebookParameter("d", None, False, None, False, 12)
 
 
 def test_literal_types_and_reassignment():

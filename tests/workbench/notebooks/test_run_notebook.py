@@ -56,7 +56,7 @@ def test_failing_cell_names_notebook_cell_and_exception(notebooks_dir, tmp_path)
     error = caught.value
     assert str(error) == (
         f"notebook '{notebooks_dir / 'divide.ipynb'}' failed at cell 3 (0-based, counting all cells of the "
-        f"notebook): ZeroDivisionError: division by zero (executed notebook: {out})"
+        f"notebook), line 1: ZeroDivisionError: division by zero (executed notebook: {out})"
     )
     assert (error.cell_index, error.executed_cell_index, error.ename, error.evalue) == (
         3, 4, "ZeroDivisionError", "division by zero"
@@ -73,15 +73,17 @@ def test_cell_index_skips_old_papermill_error_banners(notebooks_dir, tmp_path):
         run_notebook(notebooks_dir / "broken1.ipynb", output_path=str(tmp_path / "b.ipynb"))
     error = caught.value
     assert (error.cell_index, error.ename, error.evalue) == (6, "AssertionError", "")
-    assert "failed at cell 6 (0-based, counting all cells of the notebook): AssertionError (executed" in str(error)
+    assert "failed at cell 6 (0-based, counting all cells of the notebook), line 1: AssertionError (executed" in str(error)
     source = nbformat.read(notebooks_dir / "broken1.ipynb", as_version=4)
     assert source.cells[6].source == "assert False"
 
 
 def test_failure_in_the_injected_cell(notebooks_dir, tmp_path):
-    # papermill writes "not a name = 1", which is not Python
-    with pytest.raises(NotebookCellError, match="failed in the injected-parameters cell: SyntaxError"):
-        run_notebook(notebooks_dir / "divide.ipynb", {"not a name": 1}, output_path=str(tmp_path / "x.ipynb"))
+    # Unicode.ipynb has no parameters cell, so any name is injected (at the
+    # top, as papermill does); papermill writes "not a name = 1", not Python.
+    with pytest.raises(NotebookCellError, match="failed in the injected-parameters cell, line 2: SyntaxError") as caught:
+        run_notebook(notebooks_dir / "Unicode.ipynb", {"not a name": 1}, output_path=str(tmp_path / "x.ipynb"))
+    assert caught.value.cell_index is None and caught.value.details["source_excerpt"] == "      1 # Parameters\n-->   2 not a name = 1"
 
 
 def test_missing_kernel_fails_before_starting(notebooks_dir, tmp_path):
@@ -90,7 +92,7 @@ def test_missing_kernel_fails_before_starting(notebooks_dir, tmp_path):
         run_notebook(notebooks_dir / "input.ipynb", {"name": "x"}, output_path=str(out))
     assert str(caught.value) == (
         f"kernel 'python311' not found; available: {', '.join(installed_kernels())}; "
-        "set kernel: in the task to choose one"
+        "set kernel: in the task to choose one (or configure a fallback kernel with PARTITA_NOTEBOOK_FALLBACK_KERNEL)"
     )
     assert not out.exists()
     with pytest.raises(KernelNotFound, match="kernel 'nope' not found"):

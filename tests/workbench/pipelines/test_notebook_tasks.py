@@ -17,8 +17,7 @@ def test_parameter_reaches_the_notebook_and_its_result_is_the_executed_notebook(
     results = state.result()
     storage = get_settings().resolved_result_storage()
     flow_run_id = state.state_details["flow_run_id"]
-    assert results["run"].startswith(f"{storage}/notebooks/{flow_run_id}/run-")
-    assert results["run"].endswith(".ipynb")
+    assert results["run"] == f"{storage}/runs/{flow_run_id}/run.ipynb"
     assert results["printed"] == "hi from a pipeline"
     executed = nbformat.read(results["run"], as_version=4)
     injected = executed.cells[1]
@@ -42,7 +41,7 @@ def test_failing_cell_fails_the_task_with_cell_index_and_exception(pipelines_dir
     assert name == "Failed"
     assert message == (
         f"NotebookCellError: notebook '{notebook}' failed at cell 3 (0-based, counting all cells of the "
-        f"notebook): ZeroDivisionError: division by zero (executed notebook: {error.output_path})"
+        f"notebook), line 1: ZeroDivisionError: division by zero (executed notebook: {error.output_path})"
     )
     assert states["after"][0] != "Completed"  # the downstream task never ran
     executed = nbformat.read(error.output_path, as_version=4)
@@ -56,7 +55,7 @@ def test_kernel_override_and_missing_kernel(pipelines_dir, task_run_states):
     assert states["default-kernel"] == (
         "Failed",
         f"KernelNotFound: kernel 'python311' not found; available: {', '.join(installed_kernels())}; "
-        "set kernel: in the task to choose one",
+        "set kernel: in the task to choose one (or configure a fallback kernel with PARTITA_NOTEBOOK_FALLBACK_KERNEL)",
     )
 
 
@@ -79,3 +78,16 @@ def test_notebooks_run_at_once_after_one_ran_in_the_calling_thread(pipelines_dir
     run_notebook(pipelines_dir.parent / "notebooks" / "simple_execute.ipynb", {"msg": 0}, output_path=str(tmp_path / "o.ipynb"))
     state = compile_pipeline(pipelines_dir / "notebooks_at_once.yaml")(return_state=True)
     assert state.is_completed(), state.message
+
+
+def test_yaml_values_keep_their_types_in_the_notebook_and_a_date_becomes_an_iso_string(pipelines_dir):
+    import json
+
+    state = compile_pipeline(pipelines_dir / "notebook_typed.yaml")(return_state=True)
+    assert state.is_completed(), state.message
+    executed = nbformat.read(state.result()["typed"], as_version=4)
+    text = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []) if o.get("name") == "stdout")
+    values = json.loads(text)
+    assert (values["code"], values["ratio"], values["flag"], values["day"]) == (
+        ["str", "007"], ["float", 0.75], ["bool", False], ["str", "2024-05-01"]
+    )

@@ -30,6 +30,28 @@ def task_run(flow_run_id: str | None, i: int = 0, **fields) -> dict:
     }
 
 
+def wire(batch: dict) -> dict:
+    """A batch written with objects, as the endpoint's rows (``TaskRunRow`` / ``TaskRunStateRow``).
+
+    A snapshot's ``state`` with no matching entry in ``states`` is sent as a state too.
+    """
+    from partita.client.schemas import TASK_RUN_ROW_FIELDS, TASK_RUN_STATE_ROW_FIELDS
+
+    defaults = {"dynamic_key": "0", "cache_key": None, "task_inputs": {}, "tags": [], "run_count": 0,
+                "start_time": None, "end_time": None, "total_run_time": 0.0, "flow_run_id": None}
+    states = list(batch.get("states", []))
+    sent = {s["id"] for s in states if "id" in s}
+    for run in batch.get("task_runs", []):
+        state = run.get("state")
+        if state and state.get("id") not in sent:
+            states.append({**state, "task_run_id": run["id"]})
+    state_defaults = {"message": None, "state_details": {}, "data": None, "timestamp": at(0)}
+    return {
+        "task_runs": [[{**defaults, **run}.get(f, run.get(f)) for f in TASK_RUN_ROW_FIELDS] for run in batch.get("task_runs", [])],
+        "states": [[{**state_defaults, "id": str(uuid.uuid4()), **st}.get(f) for f in TASK_RUN_STATE_ROW_FIELDS] for st in states],
+    }
+
+
 async def test_create_and_read_a_task_run(client, api, state):
     run = await api.flow_run()
     upstream = str(uuid.uuid4())
@@ -110,7 +132,7 @@ def make_batch(flow_run_id: str, n: int, state) -> dict:
 async def test_batch_writes_task_runs_and_states(client, api, state):
     run = await api.flow_run()
     batch = make_batch(run["id"], 20, state)
-    response = await client.post("/api/task_runs/batch", json=batch)
+    response = await client.post("/api/task_runs/batch", json=wire(batch))
     assert response.status_code == 200, response.text
     assert response.json() == {"task_runs": 20, "states": 60}
     stored = (
@@ -128,7 +150,7 @@ async def test_sending_a_batch_twice_writes_nothing_twice(client, api, state):
     run = await api.flow_run()
     batch = make_batch(run["id"], 10, state)
     for _ in range(2):
-        assert (await client.post("/api/task_runs/batch", json=batch)).status_code == 200
+        assert (await client.post("/api/task_runs/batch", json=wire(batch))).status_code == 200
     assert (await client.post("/api/task_runs/count")).json() == 10
     states_total = 0
     for t in batch["task_runs"]:
@@ -143,11 +165,11 @@ async def test_batch_updates_snapshots_and_keeps_state_when_none_sent(client, ap
     body = task_run(run["id"])
     pending = state("PENDING", id=str(uuid.uuid4()), timestamp=at(0))
     first = {"task_runs": [{**body, "state": pending}], "states": [{**pending, "task_run_id": body["id"]}]}
-    assert (await client.post("/api/task_runs/batch", json=first)).status_code == 200
+    assert (await client.post("/api/task_runs/batch", json=wire(first))).status_code == 200
     created = (await client.get(f"/api/task_runs/{body['id']}")).json()
 
     update = {**body, "name": "renamed", "tags": ["x"], "cache_key": "ck", "run_count": 1}  # no state
-    assert (await client.post("/api/task_runs/batch", json={"task_runs": [update]})).status_code == 200
+    assert (await client.post("/api/task_runs/batch", json=wire({"task_runs": [update]}))).status_code == 200
     stored = (await client.get(f"/api/task_runs/{body['id']}")).json()
     assert (stored["name"], stored["tags"], stored["cache_key"], stored["run_count"]) == (
         "renamed",
@@ -164,7 +186,7 @@ async def test_batch_with_a_state_of_an_unknown_task_run_is_404_and_writes_nothi
     batch = make_batch(run["id"], 3, state)
     orphan = str(uuid.uuid4())
     batch["states"].append({**state("RUNNING"), "task_run_id": orphan})
-    response = await client.post("/api/task_runs/batch", json=batch)
+    response = await client.post("/api/task_runs/batch", json=wire(batch))
     assert response.status_code == 404
     assert orphan in response.json()["detail"]
     assert (await client.post("/api/task_runs/count")).json() == 0
@@ -172,7 +194,7 @@ async def test_batch_with_a_state_of_an_unknown_task_run_is_404_and_writes_nothi
 
 async def test_batch_with_an_unknown_flow_run_is_404(client, state):
     missing = str(uuid.uuid4())
-    response = await client.post("/api/task_runs/batch", json={"task_runs": [task_run(missing)]})
+    response = await client.post("/api/task_runs/batch", json=wire({"task_runs": [task_run(missing)]}))
     assert response.status_code == 404
     assert missing in response.json()["detail"]
 
@@ -199,7 +221,7 @@ async def test_bulk_rows_are_stored_like_orm_rows(client, api, state, database_u
         "states": [{**bulk_state, "id": str(uuid.uuid4()), "task_run_id": bulk_run["id"]}],
     }
     batch["task_runs"][0]["state"] = {**bulk_state, "id": batch["states"][0]["id"]}
-    assert (await client.post("/api/task_runs/batch", json=batch)).status_code == 200
+    assert (await client.post("/api/task_runs/batch", json=wire(batch))).status_code == 200
 
     engine = create_engine(database_url)
     try:
@@ -231,7 +253,7 @@ async def test_filter_task_runs_by_state_and_sort(client, api, state):
         task_run(run["id"], 2),
         task_run(other["id"], 3, state=state("COMPLETED")),
     ]
-    assert (await client.post("/api/task_runs/batch", json={"task_runs": runs})).status_code == 200
+    assert (await client.post("/api/task_runs/batch", json=wire({"task_runs": runs}))).status_code == 200
 
     async def names(**flt):
         response = await client.post("/api/task_runs/filter", json=flt)
@@ -265,7 +287,7 @@ async def test_large_batch_is_one_quick_call(client, api, state):
     run = await api.flow_run()
     batch = make_batch(run["id"], 1000, state)
     started = time.perf_counter()
-    response = await client.post("/api/task_runs/batch", json=batch)
+    response = await client.post("/api/task_runs/batch", json=wire(batch))
     elapsed = time.perf_counter() - started
     assert response.json() == {"task_runs": 1000, "states": 3000}
     assert (await client.post("/api/task_runs/count")).json() == 1000

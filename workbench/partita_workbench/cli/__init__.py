@@ -1,14 +1,17 @@
 """The ``partita`` command line (Typer + Rich).
 
-``partita run TARGET``, ``partita flow-run ls|inspect|logs``,
-``partita server start``. Each command group lives in its own module.
+``partita run TARGET``, ``partita validate FILE...``, ``partita graph TARGET``,
+``partita flow-run ls|inspect|logs``, ``partita server start``. Each command
+(group) lives in its own module.
 """
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
-from partita_workbench.cli import flow_runs, run, server
+from partita_workbench.cli import flow_runs, run, server, validate
 
 app = typer.Typer(
     name="partita",
@@ -18,10 +21,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("run")(run.run_command)
+app.command("validate")(validate.validate_command)
 app.add_typer(flow_runs.app, name="flow-run")
 app.add_typer(server.app, name="server")
 
 
 def main() -> None:
     """Entry point of the ``partita`` console script."""
-    app()
+    app(args=run.normalize_refresh(sys.argv[1:]), prog_name="partita")

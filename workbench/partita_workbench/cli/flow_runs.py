@@ -8,6 +8,7 @@ import uuid
 
 import typer
 from rich.console import Console, Group
+from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
@@ -123,7 +124,37 @@ def inspect(
             result = f"[red]{tr.state.message}[/]"
         tasks.add_row(tr.name, state_text(tr.state_type and tr.state_type.value, tr.state_name), duration_text(tr.total_run_time),
                       str(tr.run_count), _history(task_states[tr.id]), result)
-    console.print(Group(head, "", history, "", tasks))
+    failures = [_failure_panel(tr.name, tr.state.state_details["failure"]) for tr in task_runs
+                if tr.state and isinstance(tr.state.state_details.get("failure"), dict)]
+    console.print(Group(head, "", history, "", tasks, *failures))
+
+
+def _failure_panel(task_run_name: str, failure: dict) -> Panel:
+    """A task run's failure details (``state_details["failure"]``, e.g. a notebook cell's error)."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column(overflow="fold")
+    if failure.get("notebook"):
+        grid.add_row("Notebook", str(failure["notebook"]))
+    if "cell_index" in failure:
+        cell = "injected parameters" if failure["cell_index"] is None else str(failure["cell_index"])
+        extras = [f"id {failure['cell_id']}" if failure.get("cell_id") else "",
+                  f"In [{failure['execution_count']}]" if failure.get("execution_count") else "",
+                  f"line {failure['line']}" if failure.get("line") else ""]
+        grid.add_row("Cell", ", ".join([cell, *[e for e in extras if e]]))
+    if failure.get("kind"):
+        grid.add_row("Kind", str(failure["kind"]))
+    error = f"{failure.get('ename', '')}: {failure.get('evalue', '')}".strip(": ")
+    if error:
+        grid.add_row("Exception", Text(error, style="red"))
+    if failure.get("source_excerpt"):
+        grid.add_row("Source", Text(failure["source_excerpt"]))
+    traceback = failure.get("traceback") or []
+    if traceback:
+        grid.add_row("Traceback", Text("\n".join(traceback[-20:])))
+    if failure.get("output_notebook"):
+        grid.add_row("Executed notebook", str(failure["output_notebook"]))
+    return Panel(grid, title=f"Failure of task run {task_run_name!r}", title_align="left", border_style="red")
 
 
 @app.command("logs")

@@ -2,8 +2,14 @@
 
 While the run goes, a table of task runs and their states updates in place;
 at the end a summary table (task, state, duration, result or message) is
-printed. Exit code 0 when the flow run is COMPLETED, 1 when it is not, 2 when
-the target or its parameters are invalid (nothing is run then).
+printed; for cached tasks it says so, and for each task that ran, why it was
+not taken from the cache. Exit code 0 when the flow run is COMPLETED, 1 when
+it is not, 2 when the target or its parameters are invalid (nothing is run
+and nothing is recorded then; an invalid pipeline gets the report of
+``partita validate``).
+
+``--refresh`` runs every task again instead of taking results from the
+cache; ``--refresh TASK`` (repeatable) only the tasks named, for pipelines.
 """
 
 from __future__ import annotations
@@ -26,11 +32,17 @@ err_console = Console(stderr=True)
 
 
 class LiveRun:
-    """Collects task-run states from engine events and renders them."""
+    """Collects task-run states from engine events and renders them.
+
+    Besides state changes it takes ``("notebook_cell", task_run, progress)``
+    events from notebook tasks (``progress`` has ``describe()``, ``done`` and
+    ``total``), shown as the running cell while the task runs.
+    """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.task_runs: dict[Any, tuple[Any, Any]] = {}
+        self.progress: dict[Any, Any] = {}
         self.flow_run: Any = None
         self.flow_state: Any = None
         self.root_id: Any = None
@@ -42,8 +54,12 @@ class LiveRun:
                     self.root_id = run.id
                 if run.id == self.root_id:
                     self.flow_run, self.flow_state = run, state
-            elif run.flow_run_id == self.root_id:
+            elif run.flow_run_id != self.root_id:
+                return
+            elif kind == "task_run":
                 self.task_runs[run.id] = (run, state)
+            elif kind == "notebook_cell":
+                self.progress[run.id] = state
 
     def table(self, final: bool = False) -> Table:
         title = "Task runs"
@@ -53,32 +69,95 @@ class LiveRun:
         table.add_column("Task")
         table.add_column("State")
         table.add_column("Duration", justify="right")
-        table.add_column("Result / message", overflow="fold", max_width=80)
         with self.lock:
             rows = list(self.task_runs.values())
+            progress = dict(self.progress)
+        cached = final and any(_cache_text(state) for _, state in rows)
+        if cached:
+            table.add_column("Cache")
+        table.add_column("Result / message", overflow="fold", max_width=80)
         for record, state in rows:
             detail = ""
+            cells = progress.get(record.id)
             if state.message:
                 detail = state.message
+            elif cells is not None and not state.is_final():
+                detail = f"running {cells.describe()}"
             elif state.data and final:
                 detail = state.data.get("summary", "")
+                if cells is not None:
+                    detail = f"{cells.done}/{cells.total} cells · {detail}"
             elapsed = record.total_run_time
             if not state.is_final() and record.start_time is not None:
                 elapsed = max(elapsed, time.time() - record.start_time.timestamp())
-            table.add_row(record.name, state_text(state.type.value, state.name), duration_text(elapsed), detail)
+            row = [record.name, state_text(state.type.value, state.name), duration_text(elapsed)]
+            if cached:
+                row.append(_cache_text(state))
+            table.add_row(*row, detail)
         return table
+
+
+REFRESH_ALL = "*"
+"""What a bare ``--refresh`` stands for (see :func:`normalize_refresh`)."""
+
+
+def _cache_text(state: Any) -> str:
+    """``hit`` for a Cached run, ``ran: <reason>`` for a cached task that ran, else ``""``."""
+    if state.name == "Cached":
+        return "hit"
+    reason = (state.state_details or {}).get("cache_miss_reason")
+    return f"ran: {reason}" if reason else ""
+
+
+def normalize_refresh(args: list[str]) -> list[str]:
+    """Let ``--refresh`` go without a value: a bare one becomes ``--refresh=*`` (refresh all).
+
+    ``--refresh`` is bare when it is last, when an option follows it, or when
+    what follows is an existing file (``partita run --refresh pipeline.yaml``).
+    """
+    out = []
+    for index, arg in enumerate(args):
+        following = args[index + 1] if index + 1 < len(args) else None
+        if arg == "--refresh" and (following is None or following.startswith("-") or _is_target(following)):
+            out.append(f"--refresh={REFRESH_ALL}")
+        else:
+            out.append(arg)
+    return out
+
+
+def _is_target(text: str) -> bool:
+    from pathlib import Path
+
+    return Path(text.rsplit(":", 1)[0] if ".py:" in text else text).is_file()
 
 
 def run_command(
     target: str = typer.Argument(..., help="pipeline.yaml, notebook.ipynb or file.py:flow_name"),
     param: list[str] = typer.Option([], "--param", "-p", help="Parameter as key=value (repeatable)."),
+    refresh: list[str] = typer.Option(
+        [], "--refresh", metavar="[TASK]",
+        help="Run tasks again instead of taking cached results: all of them, or the pipeline task named (repeatable).",
+    ),
 ) -> None:
     """Run TARGET on the engine, record it, and print a summary table."""
     from partita.engine import events
-    from partita_workbench.cli.targets import load_target, parse_parameters
+    from partita_workbench.cli.targets import YAML_SUFFIXES, load_target, parse_parameters
+    from partita_workbench.cli.validate import file_problems, print_report
 
+    refresh_all = REFRESH_ALL in refresh
+    tasks_to_refresh = [name for name in refresh if name != REFRESH_ALL]
+    is_pipeline = target.endswith(YAML_SUFFIXES)
+    if is_pipeline:
+        problems = file_problems(target)
+        if problems:
+            print_report({target: problems})
+            raise typer.Exit(2)
     try:
-        flow = load_target(target)
+        if tasks_to_refresh and not is_pipeline:
+            raise UserInputError(f"--refresh TASK is for pipeline files; use a bare --refresh to run every task of {target} again")
+        if refresh_all and not is_pipeline:
+            _refresh_everything()
+        flow = load_target(target, refresh=True if refresh_all else tasks_to_refresh)
         parameters = parse_parameters(flow, param)
     except UserInputError as exc:
         err_console.print(f"[bold red]Error:[/] {exc}", highlight=False, markup=True)
@@ -124,6 +203,16 @@ def run_command(
         err_console.print(f"[bold red]{state.name}:[/] {state.message or 'the run did not complete'}", highlight=False)
     console.print(f"Inspect it: partita flow-run inspect {flow_run_id}", highlight=False)
     raise typer.Exit(0 if state.is_completed() else 1)
+
+
+def _refresh_everything() -> None:
+    """Turn on ``PARTITA_REFRESH_CACHE`` for this process (every cached task runs again)."""
+    import os
+
+    from partita.settings import get_settings
+
+    os.environ["PARTITA_REFRESH_CACHE"] = "true"
+    get_settings.cache_clear()
 
 
 def _call(flow: Any, parameters: dict[str, Any]) -> Any:

@@ -1,7 +1,7 @@
 """Turning a ``partita run`` target into a :class:`partita.Flow`.
 
-A target is a pipeline YAML file (``.yaml``/``.yml``), a notebook
-(``.ipynb``), or ``path/to/file.py:flow_name``.
+A target is a pipeline YAML file (``.yaml``/``.yml``; a Partita pipeline or a
+Ploomber ``pipeline.yaml``), a notebook (``.ipynb``), or ``path/to/file.py:flow_name``.
 """
 
 from __future__ import annotations
@@ -18,8 +18,13 @@ from partita.flows import Flow
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
-def load_target(target: str) -> Flow:
+def load_target(target: str, *, refresh: bool | list[str] = False) -> Flow:
     """The flow a target names.
+
+    Args:
+        target: ``pipeline.yaml``, ``notebook.ipynb`` or ``file.py:flow_name``.
+        refresh: for a pipeline, ``True`` or task keys to run again instead
+            of taking them from the cache (see :func:`~partita_workbench.pipelines.compile_pipeline`).
 
     Raises:
         partita.exceptions.InvalidTarget: missing file, unknown kind, or a name
@@ -35,8 +40,12 @@ def load_target(target: str) -> Flow:
         raise InvalidTarget(f"{target}: no such file; give a pipeline .yaml, a notebook .ipynb or file.py:flow_name")
     if path.suffix in YAML_SUFFIXES:
         from partita_workbench.pipelines import compile_pipeline, load_pipeline
+        from partita_workbench.pipelines.ploomber import compile_ploomber, is_ploomber_file, load_ploomber
 
-        return compile_pipeline(load_pipeline(path))
+        if is_ploomber_file(path):
+            return compile_ploomber(load_ploomber(path))
+
+        return compile_pipeline(load_pipeline(path), refresh=refresh)
     if path.suffix == ".ipynb":
         from partita_workbench.notebooks import notebook_flow
 

@@ -1,4 +1,4 @@
-"""Notebooks as tasks: run a whole notebook with papermill (first cut).
+"""Notebooks as tasks: run a whole notebook with papermill.
 
 * :func:`run_notebook` — execute a notebook with parameters on a real kernel,
   keep the executed copy under the result storage, return where it is;
@@ -14,14 +14,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from partita_workbench.notebooks.execute import (
+from partita_workbench.notebooks.errors import (
     NotebookCellError,
+    NotebookCellTimeout,
     NotebookExecutionError,
-    default_output_path,
-    run_notebook,
+    NotebookKernelDied,
 )
+from partita_workbench.notebooks.execute import NotebookProgress, default_output_path, run_notebook
 from partita_workbench.notebooks.kernels import KernelNotFound, installed_kernels
-from partita_workbench.notebooks.parameters import NotebookParameter, notebook_parameters
+from partita_workbench.notebooks.parameters import NotebookParameter, check_parameters, notebook_parameters
 
 if TYPE_CHECKING:
     from partita_workbench.notebooks.task import notebook_flow, notebook_task
@@ -32,10 +33,14 @@ __all__ = [
     "notebook_flow",
     "notebook_task",
     "notebook_parameters",
+    "check_parameters",
     "NotebookParameter",
+    "NotebookProgress",
     "installed_kernels",
     "NotebookCellError",
+    "NotebookCellTimeout",
     "NotebookExecutionError",
+    "NotebookKernelDied",
     "KernelNotFound",
 ]
 

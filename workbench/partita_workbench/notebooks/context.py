@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["RunIds", "current_run", "run_logger"]
+__all__ = ["RunIds", "current_run", "current_task_run", "run_logger"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,14 @@ def current_run() -> RunIds | None:
     if not flow_run_id or not task_run_id:
         return None
     return RunIds(str(flow_run_id), str(task_run_id), str(task_run_name or "notebook"))
+
+
+def current_task_run() -> Any:
+    """The running task run's record (:class:`partita.context.TaskRunRecord`), or ``None``."""
+    from partita.context import task_run_ctx
+
+    ctx = task_run_ctx.get()
+    return ctx.task_run if ctx is not None else None
 
 
 def run_logger() -> logging.Logger | logging.LoggerAdapter:

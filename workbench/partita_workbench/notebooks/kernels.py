@@ -3,8 +3,9 @@
 The kernel is, in order: an explicit name (a YAML task's ``kernel:``), the
 notebook's ``metadata.kernelspec.name`` (the convention of Jupyter front ends
 and papermill), or ``python3`` for a notebook without a kernelspec. It must
-be installed (``jupyter kernelspec list``); otherwise :class:`KernelNotFound`
-is raised before anything starts.
+be installed (``jupyter kernelspec list``); otherwise the configured fallback
+kernel is used (``fallback_kernel=`` or ``PARTITA_NOTEBOOK_FALLBACK_KERNEL``),
+and with none :class:`KernelNotFound` is raised before anything starts.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class KernelNotFound(UserInputError):
         names = ", ".join(available) or "none"
         super().__init__(
             f"kernel '{kernel_name}' not found; available: {names}; set kernel: in the task to choose one"
+            " (or configure a fallback kernel with PARTITA_NOTEBOOK_FALLBACK_KERNEL)"
         )
 
 
@@ -47,10 +49,13 @@ class KernelChoice:
         name: kernel name, as ``jupyter kernelspec list`` shows it.
         language: the kernel's language (``"python"``), which papermill needs
             to write the injected parameters.
+        replaces: the kernel the notebook asked for when it is not installed
+            and ``name`` is the fallback; else ``None``.
     """
 
     name: str
     language: str
+    replaces: str | None = None
 
 
 def installed_kernels() -> list[str]:
@@ -58,23 +63,38 @@ def installed_kernels() -> list[str]:
     return sorted(KernelSpecManager().find_kernel_specs())
 
 
-def choose_kernel(notebook: Any, override: str | None = None) -> KernelChoice:
+def choose_kernel(notebook: Any, override: str | None = None, fallback: str | None = None) -> KernelChoice:
     """Pick and check the kernel for ``notebook``.
 
     Args:
         notebook: an ``nbformat`` notebook node.
         override: a kernel name given by the user, which wins.
+        fallback: kernel to use when the chosen one is not installed;
+            default ``PARTITA_NOTEBOOK_FALLBACK_KERNEL`` (unset: no fallback).
 
     Returns:
-        The installed kernel's name and language.
+        The installed kernel's name and language (and, for a fallback, the
+        name it replaces).
 
     Raises:
-        KernelNotFound: the chosen kernel is not installed.
+        KernelNotFound: the chosen kernel is not installed and there is no
+            installed fallback (the message names the chosen kernel).
     """
     kernelspec = notebook.get("metadata", {}).get("kernelspec") or {}
     name = override or kernelspec.get("name") or DEFAULT_KERNEL
+    manager = KernelSpecManager()
     try:
-        spec = KernelSpecManager().get_kernel_spec(name)
+        spec = manager.get_kernel_spec(name)
     except NoSuchKernel:
-        raise KernelNotFound(name, installed_kernels()) from None
+        if fallback is None:
+            from partita.settings import get_settings
+
+            fallback = get_settings().notebook_fallback_kernel
+        if not fallback:
+            raise KernelNotFound(name, installed_kernels()) from None
+        try:
+            spec = manager.get_kernel_spec(fallback)
+        except NoSuchKernel:
+            raise KernelNotFound(name, installed_kernels()) from None
+        return KernelChoice(name=fallback, language=spec.language or "python", replaces=name)
     return KernelChoice(name=name, language=spec.language or kernelspec.get("language") or "python")

@@ -13,12 +13,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from partita_workbench.pipelines.loader import Pipeline, load_pipeline
-from partita_workbench.pipelines.spec import ParameterSpec, PipelineSpec, TaskSpec
+from partita_workbench.pipelines.spec import CacheSpec, ParameterSpec, PipelineSpec, TaskOptions, TaskSpec
 
 if TYPE_CHECKING:
     from partita_workbench.pipelines.compiler import compile_pipeline
 
-__all__ = ["Pipeline", "PipelineSpec", "TaskSpec", "ParameterSpec", "load_pipeline", "compile_pipeline"]
+__all__ = [
+    "Pipeline",
+    "PipelineSpec",
+    "TaskSpec",
+    "TaskOptions",
+    "CacheSpec",
+    "ParameterSpec",
+    "load_pipeline",
+    "compile_pipeline",
+]
 
 
 def __getattr__(name: str) -> Any:

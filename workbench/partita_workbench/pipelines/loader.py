@@ -1,20 +1,20 @@
-"""Loading a ``pipeline.yaml`` into a validated :class:`Pipeline`."""
-
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from partita.exceptions import InvalidTarget, ValidationError
 
+from partita_workbench.pipelines.checks import task_expressions
+from partita_workbench.pipelines.expressions import Reference, analyze, find_expressions
 from partita_workbench.pipelines.graph import topological_order
-from partita_workbench.pipelines.references import iter_strings, parse_references
 from partita_workbench.pipelines.spec import PipelineSpec, TaskSpec
-from partita_workbench.pipelines.validate import format_problems, validate_document
-from partita_workbench.pipelines.yamlio import YamlSyntaxError, read_yaml
+from partita_workbench.pipelines.validate import Problem, format_problems, position_problems, validate_document
+from partita_workbench.pipelines.yamlio import YamlSyntaxError, load_plain, parse_yaml
 
-__all__ = ["Pipeline", "load_pipeline", "task_dependencies", "referenced_names"]
+__all__ = ["Pipeline", "load_pipeline", "task_dependencies", "task_references", "referenced_names", "pipeline_problems"]
 
 
 @dataclass(frozen=True)
@@ -24,8 +24,7 @@ class Pipeline:
     Attributes:
         spec: the validated models.
         path: absolute path of the YAML file.
-        document: the ruamel round-trip document (keeps comments and order,
-            for editing the file later).
+        text: the file's text as read.
         dependencies: ``{task: tasks it waits for}`` from ``needs:`` and
             ``${{ tasks.NAME.result }}`` references.
         order: task keys in a topological order (ties in file order).
@@ -33,7 +32,7 @@ class Pipeline:
 
     spec: PipelineSpec
     path: Path
-    document: Any
+    text: str
     dependencies: dict[str, frozenset[str]]
     order: tuple[str, ...]
 
@@ -47,26 +46,34 @@ class Pipeline:
         """The YAML file's folder, against which relative paths resolve."""
         return self.path.parent
 
+    @functools.cached_property
+    def document(self) -> Any:
+        """The ruamel round-trip document of :attr:`text` (comments, order and positions kept), parsed on first use."""
+        return parse_yaml(self.text)
+
+
+def _task_data(task: TaskSpec) -> dict[str, Any]:
+    data: dict[str, Any] = {"with": task.with_, "parameters": task.parameters, "outputs": task.outputs, "map": task.map}
+    if task.shell is not None:
+        data["shell"] = task.shell
+    if isinstance(task.if_, str):
+        data["if"] = task.if_
+    return data
+
+
+def task_references(task: TaskSpec) -> list[Reference]:
+    """Distinct references of a task's expressions (see :func:`.checks.task_expressions`), in first-use order."""
+    found: dict[Reference, None] = {}
+    for _, text in task_expressions(_task_data(task)):
+        for expression in find_expressions(text):
+            for ref in analyze(expression).references:
+                found.setdefault(ref)
+    return list(found)
+
 
 def referenced_names(task: TaskSpec, scope: str) -> list[str]:
-    """Names referenced by a task's ``with:``/``parameters:``/``shell:`` values.
-
-    Args:
-        task: a validated task.
-        scope: ``"params"`` or ``"tasks"``.
-
-    Returns:
-        Distinct names in first-use order.
-    """
-    texts = [text for _, text in iter_strings({"w": task.with_, "p": task.parameters})]
-    if task.shell is not None:
-        texts.append(task.shell)
-    names: dict[str, None] = {}
-    for text in texts:
-        for ref in parse_references(text):
-            if ref.scope == scope:
-                names.setdefault(ref.name)
-    return list(names)
+    """Names a task's expressions reference in one scope (``"params"``, ``"tasks"``, ``"env"``, ``"run"``)."""
+    return [ref.name for ref in task_references(task) if ref.scope == scope]
 
 
 def task_dependencies(spec: PipelineSpec) -> dict[str, frozenset[str]]:
@@ -77,12 +84,26 @@ def task_dependencies(spec: PipelineSpec) -> dict[str, frozenset[str]]:
     }
 
 
-def load_pipeline(path: str | Path) -> Pipeline:
+def pipeline_problems(path: str | Path) -> list[str]:
+    """Every problem of a pipeline file, as ``path:line:col: message`` lines (empty when valid).
+
+    Raises:
+        partita.exceptions.InvalidTarget: the file does not exist or cannot be read.
+    """
+    try:
+        load_pipeline(path)
+    except ValidationError as exc:
+        return exc.problems
+    return []
+
+
+def load_pipeline(path: str | Path, *, _stack: tuple[Path, ...] = ()) -> Pipeline:
     """Read and validate a pipeline YAML file.
 
     Importing ``module:function`` targets happens here (with the YAML's
     folder first on ``sys.path``), so import errors are reported as
-    validation problems.
+    validation problems; ``pipeline:`` tasks' files are loaded and validated
+    too.
 
     Args:
         path: the YAML file.
@@ -100,19 +121,25 @@ def load_pipeline(path: str | Path) -> Pipeline:
     if not absolute.is_file():
         raise InvalidTarget(f"pipeline file '{shown}' not found")
     try:
-        document = read_yaml(absolute)
-    except YamlSyntaxError as exc:
-        raise ValidationError(format_problems(shown, [(exc.position, f"invalid YAML: {exc.problem}")])) from None
+        text = absolute.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidTarget(f"cannot read pipeline file '{shown}': {exc}") from exc
-    spec, problems = validate_document(document, absolute.parent)
+    try:
+        document = load_plain(text)
+    except YamlSyntaxError as exc:
+        raise ValidationError(format_problems(shown, [(exc.position, f"invalid YAML: {exc.problem}")])) from None
+    spec, problems = validate_document(document, absolute.parent, stack=(*_stack, absolute))
     if spec is None:
-        raise ValidationError(format_problems(shown, problems))
+        raise ValidationError(format_problems(shown, _positioned(text, problems)))
     dependencies = task_dependencies(spec)
     return Pipeline(
         spec=spec,
         path=absolute,
-        document=document,
+        text=text,
         dependencies=dependencies,
         order=tuple(topological_order(dependencies)),
     )
+
+
+def _positioned(text: str, problems: list[Problem]) -> list[tuple[tuple[int, int], str]]:
+    return position_problems(parse_yaml(text), problems)

@@ -30,12 +30,13 @@ class ShellCommandError(RunError):
         super().__init__(f"shell command exited with code {returncode}: {command}\nlast lines of stderr:\n{tail}")
 
 
-def run_shell(command: str, cwd: Path, logger: Any) -> str:
+def run_shell(command: str, cwd: Path, logger: Any, env: dict[str, str] | None = None) -> str:
     """Run ``command`` with the system shell and return what it printed.
 
     Args:
         command: a command line for ``/bin/sh`` (``subprocess.run(shell=True)``).
         cwd: working directory.
+        env: the process environment (default: this process's).
         logger: receives stdout lines at INFO and stderr lines at WARNING,
             once the command has finished.
 
@@ -50,6 +51,7 @@ def run_shell(command: str, cwd: Path, logger: Any) -> str:
         command,
         shell=True,
         cwd=cwd,
+        env=env,
         capture_output=True,
         text=True,
         encoding="utf-8",

@@ -13,7 +13,8 @@ from partita.client.schemas import (
     TaskRunCreate,
     TaskRunFilter,
     TaskRunModel,
-    TaskRunStateModel,
+    TaskRunRow,
+    TaskRunStateRow,
 )
 from partita.states import StateType
 from sqlalchemy import Select, func, select
@@ -115,39 +116,50 @@ _TASK_RUN_COLUMNS = tuple(TaskRun.__table__.columns.keys())
 _TASK_RUN_STATE_COLUMNS = tuple(TaskRunState.__table__.columns.keys())
 
 
-def _snapshot_tuple(run: TaskRunCreate, now: dt.datetime, codec: Codec) -> tuple[Any, ...]:
-    state, stamp = run.state, codec.timestamp(now)
+def _snapshot_tuple(run: TaskRunRow, state: TaskRunStateRow | None, now: dt.datetime, codec: Codec) -> tuple[Any, ...]:
+    """Bulk row of a batch snapshot; ``state`` is the run's last state in the batch (or ``None``)."""
+    (run_id, name, flow_run_id, task_key, dynamic_key, cache_key, task_inputs, tags,
+     run_count, start_time, end_time, total_run_time) = run
+    stamp = codec.timestamp(now)
     return (
-        codec.uuid(run.id),
-        codec.uuid(run.flow_run_id),
-        run.task_key,
-        run.dynamic_key,
-        run.cache_key,
-        codec.json(_task_inputs(run)) if run.task_inputs else "{}",
-        run.name,
-        codec.json(run.tags),
-        state.type.value if state is not None else None,
-        state.name if state is not None else None,
-        codec.uuid(state.id) if state is not None else None,
-        run.run_count,
-        codec.timestamp(run.start_time),
-        codec.timestamp(run.end_time),
-        run.total_run_time,
+        codec.uuid(run_id),
+        codec.uuid(flow_run_id),
+        task_key,
+        dynamic_key,
+        cache_key,
+        codec.json(_row_inputs(task_inputs)) if task_inputs else "{}",
+        name,
+        codec.json(tags),
+        state[2].value if state is not None else None,
+        state[3] if state is not None else None,
+        codec.uuid(state[1]) if state is not None else None,
+        run_count,
+        codec.timestamp(start_time),
+        codec.timestamp(end_time),
+        total_run_time,
         stamp,
         stamp,
     )
 
 
-def _state_tuple(state: TaskRunStateModel, codec: Codec) -> tuple[Any, ...]:
+def _row_inputs(task_inputs: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    return {
+        key: [{"input_type": i.input_type, "id": str(i.id) if i.id else None} for i in inputs]
+        for key, inputs in task_inputs.items()
+    }
+
+
+def _state_tuple(state: TaskRunStateRow, codec: Codec) -> tuple[Any, ...]:
+    task_run_id, state_id, type_, name, timestamp, message, details, data = state
     return (
-        codec.uuid(state.task_run_id),
-        codec.uuid(state.id),
-        state.type.value,
-        state.name,
-        codec.timestamp(state.timestamp),
-        state.message,
-        codec.json(state.state_details),
-        codec.json_or_null(state.data),
+        codec.uuid(task_run_id),
+        codec.uuid(state_id),
+        type_.value,
+        name,
+        codec.timestamp(timestamp),
+        message,
+        codec.json(details),
+        codec.json_or_null(data),
     )
 
 
@@ -234,10 +246,11 @@ async def apply_batch(session: AsyncSession, batch: TaskRunBatch) -> BatchResult
     now = utcnow()
     codec = codec_for(session)
     # The last snapshot of a task run sent twice in one batch wins; a state sent twice counts once.
-    task_runs = list({run.id: run for run in batch.task_runs}.values())
-    states = list({state.id: state for state in batch.states}.values())
+    task_runs = list({run[0]: run for run in batch.task_runs}.values())
+    states = list({state[1]: state for state in batch.states}.values())
+    last_state = {state[0]: state for state in states}  # states come in the order they happened
     for i, run in enumerate(task_runs):
-        check_int32(run.run_count, f"task_runs[{i}].run_count")
+        check_int32(run[8], f"task_runs[{i}].run_count")
     if task_runs:
         table = TaskRun.__table__
         stmt = insert_for(session, table)
@@ -246,7 +259,7 @@ async def apply_batch(session: AsyncSession, batch: TaskRunBatch) -> BatchResult
             set_[name] = func.coalesce(stmt.excluded[name], table.c[name])
         stmt = stmt.on_conflict_do_update(index_elements=[table.c.id], set_=set_)
         tick = dt.timedelta(microseconds=1)
-        rows = [_snapshot_tuple(run, now + i * tick, codec) for i, run in enumerate(task_runs)]
+        rows = [_snapshot_tuple(run, last_state.get(run[0]), now + i * tick, codec) for i, run in enumerate(task_runs)]
         await _execute_checked(session, stmt, _TASK_RUN_COLUMNS, rows, batch, "upsert task runs")
     if states:
         stmt = insert_for(session, TaskRunState.__table__).on_conflict_do_nothing(index_elements=["id"])
@@ -273,10 +286,10 @@ async def _execute_checked(
 
 
 async def _explain_dangling_reference(session: AsyncSession, batch: TaskRunBatch) -> None:
-    flow_run_ids = {run.flow_run_id for run in batch.task_runs if run.flow_run_id is not None}
+    flow_run_ids = {run[2] for run in batch.task_runs if run[2] is not None}
     await _check_flow_runs_exist(session, flow_run_ids)
-    sent = {run.id for run in batch.task_runs}
-    wanted = {state.task_run_id for state in batch.states} - sent
+    sent = {run[0] for run in batch.task_runs}
+    wanted = {state[0] for state in batch.states} - sent
     if wanted:
         found = set(await session.scalars(select(TaskRun.id).where(TaskRun.id.in_(wanted))))
         missing = sorted(wanted - found, key=str)

@@ -1,0 +1,4 @@
+# + tags=["parameters"]
+upstream = [name for name in ["ok"]]
+product = None
+# -

@@ -1,0 +1,3 @@
+# %% tags=["parameters"]
+upstream = ["cycle_a"]
+product = None

@@ -1,0 +1,64 @@
+"""``partita validate FILE...``: report every problem of every pipeline file at once.
+
+Each problem is printed as ``path:line:col: message`` (the format compilers
+and editors use, so terminals and IDEs link to the place), files in the order
+given and problems in file order; then one summary line. Exit code 0 when
+every file is valid, 2 when any problem was found (a missing file counts as
+one), as ``partita run`` exits 2 on invalid input.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from partita.exceptions import InvalidTarget
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def file_problems(path: str) -> list[str]:
+    """Every problem of one file, as ``path:line:col: message`` lines (empty when valid)."""
+    from partita_workbench.pipelines.loader import pipeline_problems
+
+    file = Path(path)
+    if not file.is_file():
+        return [f"{path}:1:1: no such file" if not file.exists() else f"{path}:1:1: not a file"]
+    if file.suffix not in YAML_SUFFIXES:
+        return [f"{path}:1:1: not a pipeline file; 'partita validate' checks pipeline .yaml/.yml files"]
+    try:
+        return pipeline_problems(path)
+    except InvalidTarget as exc:
+        return [f"{path}:1:1: {exc}"]
+
+
+def print_report(problems_by_file: dict[str, list[str]]) -> int:
+    """Print the problems and a summary; returns how many problems there were."""
+    total = 0
+    for path, problems in problems_by_file.items():
+        for line in problems:
+            console.print(line, markup=False)
+        total += len(problems)
+    bad = sum(1 for problems in problems_by_file.values() if problems)
+    files = len(problems_by_file)
+    if total:
+        err_console.print(
+            f"{total} problem{'s' if total != 1 else ''} in {bad} of {files} file{'s' if files != 1 else ''}",
+            markup=False,
+        )
+    else:
+        err_console.print(f"{files} file{'s' if files != 1 else ''} valid", markup=False)
+    return total
+
+
+def validate_command(
+    files: list[str] = typer.Argument(..., help="Pipeline YAML files to check.", metavar="FILE..."),
+) -> None:
+    """Check pipeline files and print every problem as path:line:col: message (exit 2 when any)."""
+    problems = {path: file_problems(path) for path in files}
+    raise typer.Exit(2 if print_report(problems) else 0)
