@@ -92,8 +92,19 @@ async def apply_batch(request: Request, db: DatabaseDep, events: BrokerDep) -> B
 
 
 def _with_body_location(errors: list[Any]) -> list[Any]:
-    """Errors located as FastAPI locates body errors (``["body", ...]``)."""
-    return [{**e, "loc": ("body", *e.get("loc", ()))} for e in errors]
+    """Errors located as FastAPI locates body errors (``["body", ...]``).
+
+    An ``input`` that is raw bytes (a body that is not JSON, or not UTF-8) is
+    shown decoded with replacement characters, so the 422 answer can always
+    be written as JSON.
+    """
+    located = []
+    for error in errors:
+        error = {**error, "loc": ("body", *error.get("loc", ()))}
+        if isinstance(error.get("input"), (bytes, bytearray)):
+            error["input"] = bytes(error["input"][:200]).decode("utf-8", errors="replace")
+        located.append(error)
+    return located
 
 
 @router.get("/{task_run_id}")
