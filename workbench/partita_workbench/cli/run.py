@@ -150,7 +150,7 @@ def run_command(
     if is_pipeline:
         problems = file_problems(target)
         if problems:
-            print_report({target: problems})
+            print_report({target: problems}, to_stderr=True)
             raise typer.Exit(2)
     try:
         if tasks_to_refresh and not is_pipeline:

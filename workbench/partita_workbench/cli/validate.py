@@ -37,12 +37,17 @@ def file_problems(path: str) -> list[str]:
         return [f"{path}:1:1: {exc}"]
 
 
-def print_report(problems_by_file: dict[str, list[str]]) -> int:
-    """Print the problems and a summary; returns how many problems there were."""
+def print_report(problems_by_file: dict[str, list[str]], to_stderr: bool = False) -> int:
+    """Print the problems (stdout, or stderr when they stop another command) and a summary on stderr.
+
+    Returns:
+        how many problems there were.
+    """
     total = 0
+    out = err_console if to_stderr else console
     for path, problems in problems_by_file.items():
         for line in problems:
-            console.print(line, markup=False)
+            out.print(line, markup=False)
         total += len(problems)
     bad = sum(1 for problems in problems_by_file.values() if problems)
     files = len(problems_by_file)
