@@ -93,10 +93,12 @@ async def test_task_run_set_state_follows_the_rules(client, api, state):
         "status"
     ] == "ACCEPT"
     aborted = await api.set_state("task_runs", body["id"], state("RUNNING", timestamp=at(1.5)))
-    assert aborted["status"] == "ABORT" and aborted["reason"] == "the task run is already running"
+    assert aborted["status"] == "ABORT" and aborted["reason"].startswith("the task run is already running")
     assert (await api.set_state("task_runs", body["id"], state("FAILED", timestamp=at(2))))[
         "status"
     ] == "ACCEPT"
+    awaiting = state("SCHEDULED", "AwaitingRetry", timestamp=at(2.5), state_details={"scheduled_time": at(2.5)})
+    assert (await api.set_state("task_runs", body["id"], awaiting))["status"] == "ACCEPT"
     retry = await api.set_state("task_runs", body["id"], state("RUNNING", "Retrying", timestamp=at(3)))
     assert retry["status"] == "ACCEPT"
     assert (await api.set_state("task_runs", body["id"], state("COMPLETED", timestamp=at(4))))[
@@ -107,7 +109,7 @@ async def test_task_run_set_state_follows_the_rules(client, api, state):
     stored = (await client.get(f"/api/task_runs/{body['id']}")).json()
     assert (stored["run_count"], stored["total_run_time"]) == (2, pytest.approx(2.0))
     history = (await client.get("/api/task_run_states/", params={"task_run_id": body["id"]})).json()
-    assert [s["name"] for s in history] == ["Pending", "Running", "Failed", "Retrying", "Completed"]
+    assert [s["name"] for s in history] == ["Pending", "Running", "Failed", "AwaitingRetry", "Retrying", "Completed"]
 
 
 def make_batch(flow_run_id: str, n: int, state) -> dict:

@@ -1,4 +1,4 @@
-"""``partita flow-run ls|inspect|logs``: read recorded runs back from the backend."""
+"""``partita flow-run ls|inspect|logs|watch``: read recorded runs back from the backend."""
 
 from __future__ import annotations
 
@@ -195,3 +195,12 @@ def logs(
     for r in records:
         where = f"Task run {task_names.get(r.task_run_id, r.task_run_id)!r}" if r.task_run_id else "Flow run"
         console.print(f"{time_text(r.timestamp)} | {logging.getLevelName(r.level):<7} | {where} - {r.message}", highlight=False, markup=False)
+
+
+def _register_watch() -> None:
+    from partita_workbench.cli.watch import watch
+
+    app.command("watch")(watch)
+
+
+_register_watch()

@@ -8,6 +8,7 @@ from typing import Any
 
 from partita.client.schemas import (
     BatchResult,
+    Page,
     TaskRunBatch,
     TaskRunCreate,
     TaskRunFilter,
@@ -31,7 +32,8 @@ from partita_workbench.server.operations.common import (
     insert_if_absent,
     state_model,
 )
-from partita_workbench.server.operations.filters import task_run_order, task_run_where
+from partita_workbench.server.operations.filters import task_run_keyset, task_run_order, task_run_where
+from partita_workbench.server.operations.pagination import next_cursor, page_window
 from partita_workbench.server.operations.states import set_state
 
 # Columns a later snapshot of a task run overwrites (everything but id and created).
@@ -192,19 +194,30 @@ async def read_task_run(session: AsyncSession, run_id: uuid.UUID) -> TaskRunMode
     return task_run_model(*row)
 
 
-async def filter_task_runs(session: AsyncSession, flt: TaskRunFilter) -> list[TaskRunModel]:
+async def page_task_runs(session: AsyncSession, flt: TaskRunFilter, with_count: bool = True) -> Page:
+    """One page of matching task runs, in ``flt.sort`` order, from ``flt.cursor`` or ``flt.offset``."""
+    keyset = task_run_keyset(flt.sort)
+    extra, offset = page_window(flt.cursor, flt.offset, keyset)
     stmt = (
         _runs_with_state()
-        .where(*task_run_where(flt))
+        .where(*task_run_where(flt, session.bind.dialect.name), *extra)
         .order_by(*task_run_order(flt.sort))
-        .limit(flt.limit)
-        .offset(flt.offset)
+        .limit(flt.limit + 1)
+        .offset(offset)
     )
-    return [task_run_model(*row) for row in await session.execute(stmt)]
+    rows = list(await session.execute(stmt))
+    cursor = next_cursor(rows, flt.limit, offset, keyset, lambda row: (row[0].created, row[0].id))
+    results = [task_run_model(*row) for row in rows[: flt.limit]]
+    count = await count_task_runs(session, flt) if with_count else len(results)
+    return Page(results=results, count=count, limit=flt.limit, next_cursor=cursor)
+
+
+async def filter_task_runs(session: AsyncSession, flt: TaskRunFilter) -> list[TaskRunModel]:
+    return (await page_task_runs(session, flt, with_count=False)).results
 
 
 async def count_task_runs(session: AsyncSession, flt: TaskRunFilter) -> int:
-    stmt = select(func.count()).select_from(TaskRun).where(*task_run_where(flt))
+    stmt = select(func.count()).select_from(TaskRun).where(*task_run_where(flt, session.bind.dialect.name))
     return int(await session.scalar(stmt) or 0)
 
 
