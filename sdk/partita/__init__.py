@@ -45,12 +45,28 @@ _EXPORTS = {
     "ThreadPoolTaskRunner": "partita.task_runners",
     "runtime": "partita.runtime",
     "cache_policies": "partita.cache_policies",
+    "variables": "partita.variables",
+    "artifacts": "partita.artifacts",
+    "concurrency": "partita.concurrency",
+    "create_markdown_artifact": "partita.artifacts",
+    "create_table_artifact": "partita.artifacts",
+    "create_link_artifact": "partita.artifacts",
+    "create_progress_artifact": "partita.artifacts",
+    "update_progress_artifact": "partita.artifacts",
+    "create_image_artifact": "partita.artifacts",
 }
+
+_MODULES = frozenset({"runtime", "cache_policies", "variables", "artifacts"})  # exported as modules, not attributes
 
 __all__ = sorted([*_EXPORTS, "__version__"])
 
 if TYPE_CHECKING:  # pragma: no cover
-    from partita import cache_policies, runtime
+    from partita import artifacts, cache_policies, runtime, variables
+    from partita.artifacts import (
+        create_image_artifact, create_link_artifact, create_markdown_artifact, create_progress_artifact,
+        create_table_artifact, update_progress_artifact,
+    )
+    from partita.concurrency import concurrency
     from partita.client.orchestration import PartitaClient, SyncPartitaClient, get_client
     from partita.engine.inputs import unmapped
     from partita.flows import Flow, flow
@@ -69,7 +85,7 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'partita' has no attribute {name!r}")
     value = importlib.import_module(module)
-    if name not in ("runtime", "cache_policies"):
+    if name not in _MODULES:
         value = getattr(value, name)
     globals()[name] = value
     return value

@@ -17,8 +17,12 @@ place (file:line:col, flow, task, parameter, notebook cell) and says what to do:
     │   └── UnfinishedRun            a result was asked of a run not finished
     ├── MissingResult                a result was not persisted and is not in memory
     ├── MissingContextError          a run-only function called outside a run
+    ├── ConcurrencySlotAcquisitionError  ``partita.concurrency`` timed out waiting for slots
     └── BackendError                 the backend refused or could not be reached
-        └── ObjectNotFound           an id the backend does not know
+        ├── ObjectNotFound           an id the backend does not know
+        ├── ObjectAlreadyExists      a name the backend already has (409)
+        ├── Unauthorized             the API key or auth string is missing or wrong (401)
+        └── SlotsUnavailable         a concurrency limit has no room now (423)
 
     TerminationSignal (a BaseException) SIGTERM received while a flow ran
 """
@@ -108,6 +112,22 @@ class BackendError(PartitaError):
 
 class ObjectNotFound(BackendError):
     """The backend has no object with the requested id."""
+
+
+class ObjectAlreadyExists(BackendError):
+    """The backend already has an object with this name (HTTP 409)."""
+
+
+class Unauthorized(BackendError):
+    """The backend refused the credentials: set ``PARTITA_API_KEY`` (or ``PARTITA_API_AUTH_STRING``)."""
+
+
+class SlotsUnavailable(BackendError):
+    """A concurrency limit has too few free slots right now (HTTP 423); try again later."""
+
+
+class ConcurrencySlotAcquisitionError(PartitaError):
+    """``partita.concurrency(...)`` could not take its slots within ``timeout_seconds`` (as Prefect's)."""
 
 
 class TerminationSignal(BaseException):

@@ -6,6 +6,7 @@ environment variable          meaning                                           
 ``PARTITA_HOME``              folder for the embedded database and results      ``~/.partita``
 ``PARTITA_API_URL``           backend URL; unset = embedded backend in-process  unset
 ``PARTITA_API_KEY``           bearer token sent to the backend                  unset
+``PARTITA_API_AUTH_STRING``   ``user:password`` sent as HTTP basic auth         unset
 ``PARTITA_DATABASE_URL``      SQLAlchemy URL of the backend database            SQLite file in home
 ``PARTITA_RESULT_STORAGE``    fsspec URL or path where results are written      ``<home>/storage``
 ``PARTITA_SERVER_HOST``       address ``partita server start`` binds            ``127.0.0.1``
@@ -48,6 +49,7 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=lambda: Path.home() / ".partita")
     api_url: str | None = None
     api_key: str | None = None
+    api_auth_string: str | None = None
     database_url: str | None = None
     result_storage: str | None = None
     server_host: str = "127.0.0.1"

@@ -14,9 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from enum import Enum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from partita.states import StateType
 
@@ -96,11 +96,19 @@ class SetStateRequest(APIModel):
 
 
 class OrchestrationResult(APIModel):
-    """Answer to a proposed transition: the status, the state now in force and why."""
+    """Answer to a proposed transition, as Prefect's ``OrchestrationResult``.
+
+    ``state`` is the state now in force, to be adopted by the client: the
+    proposed one (ACCEPT), the one the server stored instead or the unchanged
+    current one (REJECT), or the current one (ABORT, WAIT). ``reason`` says why
+    a proposal was not accepted as is; ``delay_seconds`` how long to wait
+    before proposing again (WAIT).
+    """
 
     status: SetStateStatus
     state: StateModel | None = None
     reason: str | None = None
+    delay_seconds: float | None = None
 
 
 # --------------------------------------------------------------------------- flows
@@ -124,6 +132,18 @@ class FlowModel(APIModel):
 # --------------------------------------------------------------------------- flow runs
 
 
+class EmpiricalPolicy(APIModel):
+    """Retries the server applies to a flow run (Prefect's ``empirical_policy``).
+
+    A run proposing FAILED with attempts left is rescheduled as
+    ``AwaitingRetry`` ``retry_delay`` seconds later. The SDK retries its runs
+    itself and leaves this empty.
+    """
+
+    retries: int = Field(default=0, ge=0, le=1000)
+    retry_delay: float = Field(default=0.0, ge=0, le=86_400 * 365)
+
+
 class FlowRunCreate(APIModel):
     """Body of ``POST /api/flow_runs/``. ``id`` may be chosen by the client."""
 
@@ -132,8 +152,10 @@ class FlowRunCreate(APIModel):
     name: str
     parameters: dict[str, Any] = Field(default_factory=dict)
     parent_task_run_id: uuid.UUID | None = None
+    deployment_id: uuid.UUID | None = None
     tags: list[str] = Field(default_factory=list)
     state: StateModel | None = None
+    empirical_policy: EmpiricalPolicy = Field(default_factory=lambda: EmpiricalPolicy())
 
 
 class FlowRunModel(APIModel):
@@ -143,10 +165,13 @@ class FlowRunModel(APIModel):
     flow_name: str | None = None
     parameters: dict[str, Any] = Field(default_factory=dict)
     parent_task_run_id: uuid.UUID | None = None
+    deployment_id: uuid.UUID | None = None
     tags: list[str] = Field(default_factory=list)
     state_type: StateType | None = None
     state_name: str | None = None
     state: StateModel | None = None
+    empirical_policy: EmpiricalPolicy = Field(default_factory=lambda: EmpiricalPolicy())
+    expected_start_time: dt.datetime | None = None
     run_count: int = 0
     start_time: dt.datetime | None = None
     end_time: dt.datetime | None = None
@@ -194,14 +219,28 @@ class TaskRunModel(TaskRunCreate):
     updated: dt.datetime
 
 
+UUIDText = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"),
+    Field(json_schema_extra={"format": "uuid"}),
+]
+"""A UUID as text, checked by pattern: batch rows carry thousands, and ``UUID`` objects cost more to make than to store."""
+
+TimestampText = Annotated[
+    str,
+    StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})?$"),
+    Field(json_schema_extra={"format": "date-time"}),
+]
+"""An ISO 8601 time as text (no offset: UTC); the backend rejects impossible dates with 422."""
+
 TaskRunRow = tuple[
-    uuid.UUID, str, uuid.UUID | None, str, str, str | None, dict[str, list[TaskRunInput]], list[str],
-    int, dt.datetime | None, dt.datetime | None, float,
+    UUIDText, str, UUIDText | None, str, str, str | None, dict[str, list[TaskRunInput]], list[str],
+    int, TimestampText | None, TimestampText | None, float,
 ]
 """A task-run snapshot in a batch: ``(id, name, flow_run_id, task_key, dynamic_key, cache_key,
 task_inputs, tags, run_count, start_time, end_time, total_run_time)``."""
 
-TaskRunStateRow = tuple[uuid.UUID, uuid.UUID, StateType, str, dt.datetime, str | None, dict[str, Any], dict[str, Any] | None]
+TaskRunStateRow = tuple[UUIDText, UUIDText, StateType, str, TimestampText, str | None, dict[str, Any], dict[str, Any] | None]
 """A task-run state in a batch: ``(task_run_id, id, type, name, timestamp, message, state_details, data)``."""
 
 TASK_RUN_ROW_FIELDS = (
@@ -267,7 +306,23 @@ class AnyFilter(APIModel):
 
 
 class GeFilter(APIModel):
-    ge_: int | None = None
+    ge_: int | None = Field(default=None, ge=-(2**31), le=2**31 - 1)
+    le_: int | None = Field(default=None, ge=-(2**31), le=2**31 - 1)
+
+
+class TimeFilter(APIModel):
+    """A time range: ``after_ <= t <= before_`` (either end optional; aware or UTC)."""
+
+    after_: dt.datetime | None = None
+    before_: dt.datetime | None = None
+
+
+class TagsFilter(APIModel):
+    """Tags: ``all_`` — the run has every one; ``any_`` — at least one; ``is_null_`` — none at all."""
+
+    all_: list[str] | None = Field(default=None, max_length=100)
+    any_: list[str] | None = Field(default=None, max_length=100)
+    is_null_: bool | None = None
 
 
 class StateFilter(APIModel):
@@ -276,11 +331,23 @@ class StateFilter(APIModel):
 
 
 class FlowRunFilterFields(APIModel):
+    """Conditions on flow runs, all of which must hold (Prefect's ``FlowRunFilter`` fields).
+
+    ``parent_flow_run_id`` matches subflow runs of the given flow runs.
+    """
+
     id: AnyFilter | None = None
     name: AnyFilter | None = None
     state: StateFilter | None = None
     parent_task_run_id: AnyFilter | None = None
+    parent_flow_run_id: AnyFilter | None = None
     flow_id: AnyFilter | None = None
+    deployment_id: AnyFilter | None = None
+    tags: TagsFilter | None = None
+    start_time: TimeFilter | None = None
+    end_time: TimeFilter | None = None
+    expected_start_time: TimeFilter | None = None
+    created: TimeFilter | None = None
 
 
 class FlowFilterFields(APIModel):
@@ -294,20 +361,31 @@ class FlowRunSort(str, Enum):
     NAME_ASC = "NAME_ASC"
 
 
+CURSOR = Field(default=None, max_length=2000, description=(
+    "Opaque token of the page to read, from a previous page's next_cursor (POST .../paginate); "
+    "pages then follow the sort from where the last one ended, and offset is ignored."
+))
+
+
 class FlowRunFilter(APIModel):
-    """Body of ``POST /api/flow_runs/filter`` and ``/count``."""
+    """Body of ``POST /api/flow_runs/filter``, ``/count`` and ``/paginate``."""
 
     flows: FlowFilterFields | None = None
     flow_runs: FlowRunFilterFields | None = None
     sort: FlowRunSort = FlowRunSort.CREATED_DESC
     limit: int = Field(default=200, ge=0, le=10_000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=2**31 - 1)
+    cursor: str | None = CURSOR
 
 
 class TaskRunFilterFields(APIModel):
     id: AnyFilter | None = None
+    name: AnyFilter | None = None
     flow_run_id: AnyFilter | None = None
     state: StateFilter | None = None
+    tags: TagsFilter | None = None
+    start_time: TimeFilter | None = None
+    created: TimeFilter | None = None
 
 
 class TaskRunSort(str, Enum):
@@ -322,13 +400,15 @@ class TaskRunFilter(APIModel):
     task_runs: TaskRunFilterFields | None = None
     sort: TaskRunSort = TaskRunSort.CREATED_ASC
     limit: int = Field(default=1000, ge=0, le=100_000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=2**31 - 1)
+    cursor: str | None = CURSOR
 
 
 class LogFilterFields(APIModel):
     flow_run_id: AnyFilter | None = None
     task_run_id: AnyFilter | None = None
     level: GeFilter | None = None
+    timestamp: TimeFilter | None = None
 
 
 class LogFilter(APIModel):
@@ -336,4 +416,15 @@ class LogFilter(APIModel):
 
     logs: LogFilterFields | None = None
     limit: int = Field(default=1000, ge=0, le=100_000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=2**31 - 1)
+    cursor: str | None = CURSOR
+
+
+class Page(APIModel):
+    """One page of ``POST .../paginate``: ``results``, the total ``count`` matching, and the
+    ``next_cursor`` to pass for the next page (None on the last page)."""
+
+    results: list[Any]
+    count: int
+    limit: int
+    next_cursor: str | None = None

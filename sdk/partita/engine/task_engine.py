@@ -91,6 +91,8 @@ class TaskRunEngine:
     def _set(self, state: State) -> None:
         if self.record.closed:  # its flow run was interrupted and recorded the end
             return
+        if self.task.state_details:
+            state.state_details.update(self.task.state_details)
         state.state_details["task_run_id"] = str(self.record.id)
         self.state = state
         self.recorder.set_task_run_state(self.record, state)

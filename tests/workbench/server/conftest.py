@@ -27,7 +27,10 @@ from partita_workbench.server import create_app
 PG_HOST = os.environ.get("PARTITA_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("PARTITA_TEST_PG_PORT", "5432"))
 PG_USER = os.environ.get("PARTITA_TEST_PG_USER", "postgres")
-TABLES = ("log", "task_run_state", "task_run", "flow_run_state", "flow_run", "flow")
+TABLES = (
+    "concurrency_slot", "concurrency_limit", "variable", "artifact",
+    "log", "task_run_state", "task_run", "flow_run_state", "flow_run", "flow",
+)
 
 
 @pytest.fixture

@@ -12,26 +12,60 @@ from partita_workbench.server import create_app
 pytestmark = pytest.mark.anyio
 
 ROUTES = {
-    ("GET", "/api/health"),
-    ("GET", "/api/version"),
-    ("POST", "/api/flows/"),
-    ("GET", "/api/flows/{flow_id}"),
-    ("POST", "/api/flows/filter"),
-    ("POST", "/api/flow_runs/"),
-    ("GET", "/api/flow_runs/{flow_run_id}"),
-    ("POST", "/api/flow_runs/filter"),
-    ("POST", "/api/flow_runs/count"),
-    ("POST", "/api/flow_runs/{flow_run_id}/set_state"),
+    ("DELETE", "/api/artifacts/{artifact_id}"),
+    ("DELETE", "/api/concurrency_limits/tag/{tag}"),
+    ("DELETE", "/api/v2/concurrency_limits/{id_or_name}"),
+    ("DELETE", "/api/variables/name/{name}"),
+    ("GET", "/api/artifacts/{artifact_id}"),
+    ("GET", "/api/artifacts/{artifact_id}/content"),
+    ("GET", "/api/artifacts/{key}/latest"),
+    ("GET", "/api/concurrency_limits/tag/{tag}"),
+    ("GET", "/api/events/stream"),
     ("GET", "/api/flow_run_states/"),
-    ("POST", "/api/task_runs/"),
-    ("GET", "/api/task_runs/{task_run_id}"),
-    ("POST", "/api/task_runs/filter"),
-    ("POST", "/api/task_runs/count"),
-    ("POST", "/api/task_runs/batch"),
-    ("POST", "/api/task_runs/{task_run_id}/set_state"),
+    ("GET", "/api/flow_runs/{flow_run_id}"),
+    ("GET", "/api/flow_runs/{flow_run_id}/graph"),
+    ("GET", "/api/flow_runs/{flow_run_id}/result"),
+    ("GET", "/api/flows/{flow_id}"),
+    ("GET", "/api/health"),
+    ("GET", "/api/results/{key}"),
     ("GET", "/api/task_run_states/"),
+    ("GET", "/api/task_runs/{task_run_id}"),
+    ("GET", "/api/task_runs/{task_run_id}/result"),
+    ("GET", "/api/v2/concurrency_limits/{id_or_name}"),
+    ("GET", "/api/variables/name/{name}"),
+    ("GET", "/api/version"),
+    ("PATCH", "/api/artifacts/{artifact_id}"),
+    ("PATCH", "/api/v2/concurrency_limits/{id_or_name}"),
+    ("PATCH", "/api/variables/name/{name}"),
+    ("POST", "/api/artifacts/"),
+    ("POST", "/api/artifacts/count"),
+    ("POST", "/api/artifacts/filter"),
+    ("POST", "/api/concurrency_limits/"),
+    ("POST", "/api/concurrency_limits/filter"),
+    ("POST", "/api/flow_runs/"),
+    ("POST", "/api/flow_runs/count"),
+    ("POST", "/api/flow_runs/filter"),
+    ("POST", "/api/flow_runs/paginate"),
+    ("POST", "/api/flow_runs/{flow_run_id}/set_state"),
+    ("POST", "/api/flows/"),
+    ("POST", "/api/flows/filter"),
     ("POST", "/api/logs/"),
     ("POST", "/api/logs/filter"),
+    ("POST", "/api/logs/paginate"),
+    ("POST", "/api/task_runs/"),
+    ("POST", "/api/task_runs/batch"),
+    ("POST", "/api/task_runs/count"),
+    ("POST", "/api/task_runs/filter"),
+    ("POST", "/api/task_runs/paginate"),
+    ("POST", "/api/task_runs/{task_run_id}/set_state"),
+    ("POST", "/api/v2/concurrency_limits/"),
+    ("POST", "/api/v2/concurrency_limits/decrement"),
+    ("POST", "/api/v2/concurrency_limits/filter"),
+    ("POST", "/api/v2/concurrency_limits/increment"),
+    ("POST", "/api/variables/"),
+    ("POST", "/api/variables/count"),
+    ("POST", "/api/variables/filter"),
+    ("PUT", "/api/results/{key}"),
 }
 
 
@@ -43,6 +77,12 @@ def test_openapi_lists_every_route(sqlite_url):
     spec = create_app(sqlite_url).openapi()
     found = {(method.upper(), path) for path, ops in spec["paths"].items() for method in ops}
     assert found == ROUTES
+
+
+def test_every_route_has_a_description(sqlite_url):
+    spec = create_app(sqlite_url).openapi()
+    bare = [(m, p) for p, ops in spec["paths"].items() for m, op in ops.items() if not op.get("description")]
+    assert bare == []
 
 
 async def test_default_database_is_a_sqlite_file_in_partita_home(tmp_path, monkeypatch):

@@ -94,3 +94,9 @@ async def test_reusing_a_state_id_of_another_run_is_409(client, api, state):
 async def test_unknown_paths_and_methods(client):
     assert (await client.get(f"/api/nothing/{uuid.uuid4()}")).status_code == 404
     assert (await client.delete("/api/health")).status_code == 405
+
+
+@pytest.mark.parametrize("body", [b"\xc3", b"\xff\xfe{}", b"not json", b""])
+async def test_a_batch_that_is_not_json_is_a_422(client, body):
+    response = await client.post("/api/task_runs/batch", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text

@@ -103,7 +103,7 @@ async def test_running_twice_is_aborted(api, state):
     run = await api.flow_run(state=state("RUNNING"))
     result = await api.set_state("flow_runs", run["id"], state("RUNNING"))
     assert result["status"] == "ABORT"
-    assert result["reason"] == "the flow run is already running"
+    assert result["reason"].startswith("the flow run is already running")
 
 
 async def test_concurrent_starts_of_one_run_accept_exactly_one(api, state):

@@ -15,7 +15,10 @@ from partita_workbench.server.database.models import Base, Flow
 
 pytestmark = pytest.mark.anyio
 
-TABLES = {"flow", "flow_run", "flow_run_state", "task_run", "task_run_state", "log"}
+TABLES = {
+    "flow", "flow_run", "flow_run_state", "task_run", "task_run_state", "log",
+    "artifact", "variable", "concurrency_limit", "concurrency_slot",
+}
 
 
 async def table_names(url: str) -> set[str]:

@@ -177,8 +177,9 @@ def ipc_stem() -> str | None:
 class PartitaEngine(NBClientEngine):
     """papermill's nbclient engine with :class:`PartitaNotebookClient` and a :class:`CellWatch`.
 
-    Extra engine arguments: ``watch`` (a :class:`CellWatch`),
-    ``output_limit`` (characters) and ``cancel_scope`` (a
+    Extra engine arguments: ``watch`` (a :class:`CellWatch`), ``output_limit``
+    (characters), ``kernelspec`` (written into the executed notebook's
+    metadata when the kernel is not the notebook's own) and ``cancel_scope`` (a
     :class:`partita.engine.interrupts.CancelScope` that stops the kernel when
     the task run is stopped); the others are papermill's.
     """
@@ -195,10 +196,13 @@ class PartitaEngine(NBClientEngine):
         execution_timeout: float | None = None,
         watch: CellWatch | None = None,
         output_limit: int = 1_000_000,
+        kernelspec: dict[str, str] | None = None,
         cancel_scope: Any = None,
         **kwargs: Any,
     ) -> Any:
         kwargs.pop("input_path", None)
+        if kernelspec and (nb_man.nb.metadata.get("kernelspec") or {}).get("name") != kernelspec["name"]:
+            nb_man.nb.metadata["kernelspec"] = kernelspec  # the executed copy names the kernel it ran on
         options: dict[str, Any] = {
             "kernel_name": kernel_name,
             # nbclient's ``timeout`` trait is whole seconds; ``timeout_func`` takes any number

@@ -21,9 +21,11 @@ def partita_version() -> str:
 
 @router.get("/health")
 async def health() -> bool:
+    """True while the server answers; the only route open without the API key."""
     return True
 
 
 @router.get("/version")
 async def read_version() -> dict[str, str]:
+    """The server's Partita version, e.g. ``{"version": "0.1.0"}``."""
     return {"version": partita_version()}

@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from partita_workbench.server.database.engine import Database
+from partita_workbench.server.events import EventBroker
+from partita_workbench.server.storage import ResultStore
 
 
 def get_database(request: Request) -> Database:
@@ -14,4 +16,16 @@ def get_database(request: Request) -> Database:
     return request.app.state.database
 
 
+def get_broker(request: Request) -> EventBroker:
+    """The app's live-event broker."""
+    return request.app.state.events
+
+
+def get_store(request: Request) -> ResultStore:
+    """The app's result store (``PARTITA_SERVER_STORAGE``)."""
+    return request.app.state.store
+
+
 DatabaseDep = Annotated[Database, Depends(get_database)]
+BrokerDep = Annotated[EventBroker, Depends(get_broker)]
+StoreDep = Annotated[ResultStore, Depends(get_store)]

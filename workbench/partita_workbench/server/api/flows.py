@@ -26,6 +26,7 @@ async def create_flow(body: FlowCreate, response: Response, db: DatabaseDep) -> 
 
 @router.get("/{flow_id}")
 async def read_flow(flow_id: uuid.UUID, db: DatabaseDep) -> FlowModel:
+    """One flow by id."""
     async with db.read() as session:
         return await flows.read_flow(session, flow_id)
 

@@ -16,11 +16,13 @@ router = APIRouter(tags=["states"])
 
 @router.get("/flow_run_states/")
 async def read_flow_run_states(flow_run_id: uuid.UUID, db: DatabaseDep) -> list[StateModel]:
+    """Every state the flow run has been in, oldest first."""
     async with db.read() as session:
         return await state_history(session, FLOW_RUN, flow_run_id)
 
 
 @router.get("/task_run_states/")
 async def read_task_run_states(task_run_id: uuid.UUID, db: DatabaseDep) -> list[StateModel]:
+    """Every state the task run has been in, oldest first."""
     async with db.read() as session:
         return await state_history(session, TASK_RUN, task_run_id)

@@ -8,6 +8,10 @@ Tables::
     task_run        a run of a task inside a flow run (upserted by write-behind batches)
     task_run_state  every state a task run has been in (history)
     log             log lines of flow runs and task runs
+    artifact        markdown, table, link, progress and image artifacts (keyed ones keep versions)
+    variable        named JSON values (``partita.variables``)
+    concurrency_limit   global named limits; tag limits are the limits named ``tag:<tag>``
+    concurrency_slot    which task run holds a slot of which limit while it is RUNNING
 
 Constraint and index names follow :data:`NAMING_CONVENTION`, so Alembic sees
 the same names the initial migration creates. Ids are client-chosen UUIDs;
@@ -20,7 +24,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, MetaData, String, Text, Uuid
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, MetaData, String, Text, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from partita_workbench.server.database.types import Timestamp, utcnow
@@ -97,10 +101,17 @@ class FlowRun(_RunColumns, Base):
     # No foreign key: a subflow's run is created synchronously while its parent
     # task run may still sit in the write-behind queue.
     parent_task_run_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    # No foreign key: deployments are recorded by their own part of the backend.
+    deployment_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    # When a SCHEDULED run is due (its state's ``scheduled_time``); read by the late-run marker.
+    expected_start_time: Mapped[dt.datetime | None]
+    # Server-side retries (Prefect's ``empirical_policy``): {"retries": n, "retry_delay": seconds}.
+    empirical_policy: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     __table_args__ = (
         Index("ix_flow_run__state_type", "state_type"),
         Index("ix_flow_run__created", "created"),
+        Index("ix_flow_run__expected_start_time", "expected_start_time"),
     )
 
 
@@ -149,3 +160,59 @@ class Log(Base):
         Index("ix_log__flow_run_id_timestamp", "flow_run_id", "timestamp"),
         Index("ix_log__task_run_id_timestamp", "task_run_id", "timestamp"),
     )
+
+
+class Artifact(_Timestamps, Base):
+    """One artifact; artifacts sharing a ``key`` are the versions of that key, newest last."""
+
+    __tablename__ = "artifact"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    key: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    type: Mapped[str] = mapped_column(String(STATE_TYPE_LENGTH))
+    description: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    # No foreign keys: artifacts may be sent before the write-behind queue has sent their task run.
+    flow_run_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    task_run_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+
+    __table_args__ = (Index("ix_artifact__key_created", "key", "created"),)
+
+
+class Variable(_Timestamps, Base):
+    __tablename__ = "variable"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
+    value: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
+    tags: Mapped[list[str]] = mapped_column(default=list)
+
+
+class ConcurrencyLimit(_Timestamps, Base):
+    """A named limit on concurrent work (Prefect's global concurrency limit).
+
+    ``active_slots`` counts the slots taken, by ``partita.concurrency()`` and by
+    task runs holding a :class:`ConcurrencySlot`.
+    """
+
+    __tablename__ = "concurrency_limit"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
+    limit: Mapped[int] = mapped_column(Integer)
+    active_slots: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    slot_decay_per_second: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class ConcurrencySlot(Base):
+    """A slot of ``limit_id`` held by the task run ``holder_id`` while it is RUNNING."""
+
+    __tablename__ = "concurrency_slot"
+
+    limit_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("concurrency_limit.id", ondelete="CASCADE"), primary_key=True
+    )
+    holder_id: Mapped[uuid.UUID] = mapped_column(primary_key=True, index=True)
+    created: Mapped[dt.datetime] = mapped_column(default=utcnow)

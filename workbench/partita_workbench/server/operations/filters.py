@@ -17,16 +17,20 @@ from partita.client.schemas import (
     FlowRunSort,
     LogFilter,
     StateFilter,
+    TagsFilter,
     TaskRunFilter,
     TaskRunSort,
+    TimeFilter,
 )
 from partita.states import StateType
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement, cast, func, literal, not_, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import InstrumentedAttribute
 
 from partita_workbench.server.database.models import Flow, FlowRun, Log, TaskRun
 from partita_workbench.server.errors import InvalidRequest
-from partita_workbench.server.operations.common import parse_uuid
+from partita_workbench.server.operations.common import as_utc, parse_uuid
+from partita_workbench.server.operations.pagination import Keyset
 
 
 def any_strings(values: list[Any], where: str) -> list[str]:
@@ -76,11 +80,55 @@ def _state_filter(model: type[FlowRun] | type[TaskRun], flt: StateFilter | None,
     return clauses
 
 
-def flow_run_where(flt: FlowRunFilter) -> list[ColumnElement[bool]]:
-    """Conditions on ``flow_run`` joined with ``flow``."""
+def _has_tag(column: InstrumentedAttribute, tag: str, dialect: str) -> ColumnElement[bool]:
+    if dialect == "postgresql":
+        return cast(column, JSONB).contains(cast(literal([tag], JSONB), JSONB))
+    each = func.json_each(column).table_valued("value")
+    return select(literal(1)).select_from(each).where(each.c.value == tag).exists()
+
+
+def _tags_filter(column: InstrumentedAttribute, flt: TagsFilter | None, where: str, dialect: str) -> list:
+    clauses: list[ColumnElement[bool]] = []
+    if flt is None:
+        return clauses
+    if flt.all_ is not None:
+        clauses += [_has_tag(column, tag, dialect) for tag in any_strings(flt.all_, f"{where}.all_")]
+    if flt.any_ is not None:
+        tags = any_strings(flt.any_, f"{where}.any_")
+        clauses.append(or_(*[_has_tag(column, tag, dialect) for tag in tags]) if tags else literal(False))
+    if flt.is_null_ is not None:
+        empty = func.json_array_length(column) == 0
+        clauses.append(empty if flt.is_null_ else not_(empty))
+    return clauses
+
+
+def _time_filter(column: InstrumentedAttribute, flt: TimeFilter | None) -> list:
+    clauses: list[ColumnElement[bool]] = []
+    if flt is None:
+        return clauses
+    if flt.after_ is not None:
+        clauses.append(column >= as_utc(flt.after_))
+    if flt.before_ is not None:
+        clauses.append(column <= as_utc(flt.before_))
+    return clauses
+
+
+def flow_run_where(flt: FlowRunFilter, dialect: str = "sqlite") -> list[ColumnElement[bool]]:
+    """Conditions on ``flow_run`` joined with ``flow``; ``dialect`` picks the JSON tag test."""
     clauses: list[ColumnElement[bool]] = []
     runs = flt.flow_runs
     if runs is not None:
+        clauses += _uuid_filter(FlowRun.deployment_id, runs.deployment_id, "flow_runs.deployment_id.any_")
+        clauses += _tags_filter(FlowRun.tags, runs.tags, "flow_runs.tags", dialect)
+        clauses += _time_filter(FlowRun.start_time, runs.start_time)
+        clauses += _time_filter(FlowRun.end_time, runs.end_time)
+        clauses += _time_filter(FlowRun.expected_start_time, runs.expected_start_time)
+        clauses += _time_filter(FlowRun.created, runs.created)
+        if runs.parent_flow_run_id is not None and runs.parent_flow_run_id.any_ is not None:
+            parents = select(TaskRun.id).where(
+                _uuid_clause(TaskRun.flow_run_id, runs.parent_flow_run_id.any_, "flow_runs.parent_flow_run_id.any_")
+            )
+            clauses.append(FlowRun.parent_task_run_id.in_(parents))
         clauses += _uuid_filter(FlowRun.id, runs.id, "flow_runs.id.any_")
         clauses += _uuid_filter(FlowRun.flow_id, runs.flow_id, "flow_runs.flow_id.any_")
         clauses += _uuid_filter(
@@ -104,10 +152,35 @@ def flow_run_order(sort: FlowRunSort) -> list:
     return [FlowRun.created.desc(), FlowRun.id]
 
 
-def task_run_where(flt: TaskRunFilter) -> list[ColumnElement[bool]]:
+def flow_run_keyset(sort: FlowRunSort) -> Keyset | None:
+    """The keyset of a sort order that cursors can follow by value (else cursors hold offsets)."""
+    if sort is FlowRunSort.CREATED_DESC:
+        return Keyset(FlowRun.created, FlowRun.id, descending=True)
+    if sort is FlowRunSort.CREATED_ASC:
+        return Keyset(FlowRun.created, FlowRun.id)
+    return None
+
+
+def task_run_keyset(sort: TaskRunSort) -> Keyset | None:
+    if sort is TaskRunSort.CREATED_DESC:
+        return Keyset(TaskRun.created, TaskRun.id, descending=True)
+    if sort is TaskRunSort.CREATED_ASC:
+        return Keyset(TaskRun.created, TaskRun.id)
+    return None
+
+
+LOG_KEYSET = Keyset(Log.timestamp, Log.id)
+
+
+def task_run_where(flt: TaskRunFilter, dialect: str = "sqlite") -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = []
     runs = flt.task_runs
     if runs is not None:
+        if runs.name is not None and runs.name.any_ is not None:
+            clauses.append(TaskRun.name.in_(any_strings(runs.name.any_, "task_runs.name.any_")))
+        clauses += _tags_filter(TaskRun.tags, runs.tags, "task_runs.tags", dialect)
+        clauses += _time_filter(TaskRun.start_time, runs.start_time)
+        clauses += _time_filter(TaskRun.created, runs.created)
         clauses += _uuid_filter(TaskRun.id, runs.id, "task_runs.id.any_")
         clauses += _uuid_filter(TaskRun.flow_run_id, runs.flow_run_id, "task_runs.flow_run_id.any_")
         clauses += _state_filter(TaskRun, runs.state, "task_runs.state")
@@ -130,4 +203,7 @@ def log_where(flt: LogFilter) -> list[ColumnElement[bool]]:
         clauses += _uuid_filter(Log.task_run_id, logs.task_run_id, "logs.task_run_id.any_")
         if logs.level is not None and logs.level.ge_ is not None:
             clauses.append(Log.level >= logs.level.ge_)
+        if logs.level is not None and logs.level.le_ is not None:
+            clauses.append(Log.level <= logs.level.le_)
+        clauses += _time_filter(Log.timestamp, logs.timestamp)
     return clauses

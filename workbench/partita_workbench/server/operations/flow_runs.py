@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from partita.client.schemas import FlowRunCreate, FlowRunFilter, FlowRunModel
+from partita.client.schemas import FlowRunCreate, FlowRunFilter, FlowRunModel, Page
 from partita.states import StateType
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +14,8 @@ from partita_workbench.server.database.models import Flow, FlowRun, FlowRunState
 from partita_workbench.server.database.types import utcnow
 from partita_workbench.server.errors import ObjectNotFound
 from partita_workbench.server.operations.common import FLOW_RUN, insert_if_absent, state_model
-from partita_workbench.server.operations.filters import flow_run_order, flow_run_where
+from partita_workbench.server.operations.filters import flow_run_keyset, flow_run_order, flow_run_where
+from partita_workbench.server.operations.pagination import next_cursor, page_window
 from partita_workbench.server.operations.states import set_state
 
 
@@ -34,6 +35,9 @@ def flow_run_model(run: FlowRun, flow_name: str | None, state: FlowRunState | No
         flow_name=flow_name,
         parameters=run.parameters,
         parent_task_run_id=run.parent_task_run_id,
+        deployment_id=run.deployment_id,
+        empirical_policy=run.empirical_policy or {},
+        expected_start_time=run.expected_start_time,
         tags=run.tags,
         state_type=StateType(run.state_type) if run.state_type else None,
         state_name=run.state_name,
@@ -74,17 +78,34 @@ async def read_flow_run(session: AsyncSession, run_id: uuid.UUID) -> FlowRunMode
     return flow_run_model(*row)
 
 
-async def filter_flow_runs(session: AsyncSession, flt: FlowRunFilter) -> list[FlowRunModel]:
+async def page_flow_runs(session: AsyncSession, flt: FlowRunFilter, with_count: bool = True) -> Page:
+    """One page of matching flow runs, in ``flt.sort`` order, from ``flt.cursor`` or ``flt.offset``.
+
+    Raises:
+        InvalidRequest: a filter value or the cursor is unusable.
+    """
+    dialect = session.bind.dialect.name
+    where = flow_run_where(flt, dialect)
+    keyset = flow_run_keyset(flt.sort)
+    extra, offset = page_window(flt.cursor, flt.offset, keyset)
     stmt = (
         _runs_with_flow_and_state()
-        .where(*flow_run_where(flt))
+        .where(*where, *extra)
         .order_by(*flow_run_order(flt.sort))
-        .limit(flt.limit)
-        .offset(flt.offset)
+        .limit(flt.limit + 1)
+        .offset(offset)
     )
-    return [flow_run_model(*row) for row in await session.execute(stmt)]
+    rows = list(await session.execute(stmt))
+    cursor = next_cursor(rows, flt.limit, offset, keyset, lambda row: (row[0].created, row[0].id))
+    results = [flow_run_model(*row) for row in rows[: flt.limit]]
+    count = await count_flow_runs(session, flt) if with_count else len(results)
+    return Page(results=results, count=count, limit=flt.limit, next_cursor=cursor)
+
+
+async def filter_flow_runs(session: AsyncSession, flt: FlowRunFilter) -> list[FlowRunModel]:
+    return (await page_flow_runs(session, flt, with_count=False)).results
 
 
 async def count_flow_runs(session: AsyncSession, flt: FlowRunFilter) -> int:
     stmt = select(func.count()).select_from(FlowRun).join(Flow, Flow.id == FlowRun.flow_id)
-    return int(await session.scalar(stmt.where(*flow_run_where(flt))) or 0)
+    return int(await session.scalar(stmt.where(*flow_run_where(flt, session.bind.dialect.name))) or 0)

@@ -12,8 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from partita_workbench.server.database.models import FlowRun, TaskRun
 from partita_workbench.server.errors import ObjectNotFound
 from partita_workbench.server.operations.common import RunKind, as_utc, state_model, state_row
+from partita_workbench.server.database.types import utcnow
 from partita_workbench.server.orchestration.accounting import RunAccounting, account
-from partita_workbench.server.orchestration.rules import Transition, orchestrate
+from partita_workbench.server.orchestration.rules import (
+    TransitionContext,
+    after_transition,
+    orchestrate,
+    scheduled_time,
+)
 
 
 async def current_state(session: AsyncSession, kind: RunKind, run: FlowRun | TaskRun) -> StateModel | None:
@@ -54,22 +60,33 @@ async def set_state(
     if current is not None and current.id == proposed.id:
         return OrchestrationResult(status=SetStateStatus.ACCEPT, state=current)
 
-    verdict = orchestrate(Transition(kind.label, current, proposed), force=force)
-    if verdict is not None:
-        return OrchestrationResult(status=verdict.status, state=current, reason=verdict.reason)
+    context = TransitionContext(kind.label, current, proposed, run=run, session=session, now=utcnow())
+    verdict = await orchestrate(context, force=force)
+    if verdict is not None and verdict.state is None:
+        return OrchestrationResult(
+            status=verdict.status, state=current, reason=verdict.reason, delay_seconds=verdict.delay_seconds
+        )
+    stored = verdict.state if verdict is not None else context.proposed
+    stored = stored.model_copy(update={"timestamp": as_utc(stored.timestamp)})
 
-    session.add(kind.state(**state_row(proposed), **{kind.owner_column: run_id}))
+    session.add(kind.state(**state_row(stored), **{kind.owner_column: run_id}))
     before = RunAccounting(run.run_count, run.start_time, run.end_time, run.total_run_time)
-    after = account(before, current, proposed)
-    run.state_type = proposed.type.value
-    run.state_name = proposed.name
-    run.state_id = proposed.id
+    after = account(before, current, stored)
+    run.state_type = stored.type.value
+    run.state_name = stored.name
+    run.state_id = stored.id
     run.run_count = after.run_count
     run.start_time = after.start_time
     run.end_time = after.end_time
     run.total_run_time = after.total_run_time
+    if isinstance(run, FlowRun) and stored.type is StateType.SCHEDULED:
+        run.expected_start_time = scheduled_time(stored) or stored.timestamp
     await session.flush()
-    return OrchestrationResult(status=SetStateStatus.ACCEPT, state=proposed)
+    context.stored = stored
+    await after_transition(context)
+    if verdict is not None:
+        return OrchestrationResult(status=verdict.status, state=stored, reason=verdict.reason)
+    return OrchestrationResult(status=SetStateStatus.ACCEPT, state=stored)
 
 
 async def state_history(session: AsyncSession, kind: RunKind, run_id: uuid.UUID) -> list[StateModel]:

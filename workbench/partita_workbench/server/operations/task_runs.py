@@ -8,6 +8,7 @@ from typing import Any
 
 from partita.client.schemas import (
     BatchResult,
+    Page,
     TaskRunBatch,
     TaskRunCreate,
     TaskRunFilter,
@@ -31,7 +32,8 @@ from partita_workbench.server.operations.common import (
     insert_if_absent,
     state_model,
 )
-from partita_workbench.server.operations.filters import task_run_order, task_run_where
+from partita_workbench.server.operations.filters import task_run_keyset, task_run_order, task_run_where
+from partita_workbench.server.operations.pagination import next_cursor, page_window
 from partita_workbench.server.operations.states import set_state
 
 # Columns a later snapshot of a task run overwrites (everything but id and created).
@@ -128,7 +130,7 @@ def _snapshot_tuple(run: TaskRunRow, state: TaskRunStateRow | None, now: dt.date
         codec.json(_row_inputs(task_inputs)) if task_inputs else "{}",
         name,
         codec.json(tags),
-        state[2].value if state is not None else None,
+        state[2]._value_ if state is not None else None,
         state[3] if state is not None else None,
         codec.uuid(state[1]) if state is not None else None,
         run_count,
@@ -147,18 +149,13 @@ def _row_inputs(task_inputs: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def _state_tuple(state: TaskRunStateRow, codec: Codec) -> tuple[Any, ...]:
-    task_run_id, state_id, type_, name, timestamp, message, details, data = state
-    return (
-        codec.uuid(task_run_id),
-        codec.uuid(state_id),
-        type_.value,
-        name,
-        codec.timestamp(timestamp),
-        message,
-        codec.json(details),
-        codec.json_or_null(data),
-    )
+def _state_rows(states: list[TaskRunStateRow], codec: Codec) -> list[tuple[Any, ...]]:
+    """Bulk rows of a batch's states (the hot path: thousands per batch, so one comprehension)."""
+    as_uuid, as_time, as_json, as_json_or_null = codec.uuid, codec.timestamp, codec.json, codec.json_or_null
+    return [
+        (as_uuid(run_id), as_uuid(state_id), kind._value_, name, as_time(at), message, as_json(details), as_json_or_null(data))
+        for run_id, state_id, kind, name, at, message, details, data in states
+    ]
 
 
 async def _check_flow_runs_exist(session: AsyncSession, ids: set[uuid.UUID]) -> None:
@@ -197,19 +194,30 @@ async def read_task_run(session: AsyncSession, run_id: uuid.UUID) -> TaskRunMode
     return task_run_model(*row)
 
 
-async def filter_task_runs(session: AsyncSession, flt: TaskRunFilter) -> list[TaskRunModel]:
+async def page_task_runs(session: AsyncSession, flt: TaskRunFilter, with_count: bool = True) -> Page:
+    """One page of matching task runs, in ``flt.sort`` order, from ``flt.cursor`` or ``flt.offset``."""
+    keyset = task_run_keyset(flt.sort)
+    extra, offset = page_window(flt.cursor, flt.offset, keyset)
     stmt = (
         _runs_with_state()
-        .where(*task_run_where(flt))
+        .where(*task_run_where(flt, session.bind.dialect.name), *extra)
         .order_by(*task_run_order(flt.sort))
-        .limit(flt.limit)
-        .offset(flt.offset)
+        .limit(flt.limit + 1)
+        .offset(offset)
     )
-    return [task_run_model(*row) for row in await session.execute(stmt)]
+    rows = list(await session.execute(stmt))
+    cursor = next_cursor(rows, flt.limit, offset, keyset, lambda row: (row[0].created, row[0].id))
+    results = [task_run_model(*row) for row in rows[: flt.limit]]
+    count = await count_task_runs(session, flt) if with_count else len(results)
+    return Page(results=results, count=count, limit=flt.limit, next_cursor=cursor)
+
+
+async def filter_task_runs(session: AsyncSession, flt: TaskRunFilter) -> list[TaskRunModel]:
+    return (await page_task_runs(session, flt, with_count=False)).results
 
 
 async def count_task_runs(session: AsyncSession, flt: TaskRunFilter) -> int:
-    stmt = select(func.count()).select_from(TaskRun).where(*task_run_where(flt))
+    stmt = select(func.count()).select_from(TaskRun).where(*task_run_where(flt, session.bind.dialect.name))
     return int(await session.scalar(stmt) or 0)
 
 
@@ -250,7 +258,7 @@ async def apply_batch(session: AsyncSession, batch: TaskRunBatch) -> BatchResult
         await _execute_checked(session, stmt, _TASK_RUN_COLUMNS, rows, batch, "upsert task runs")
     if states:
         stmt = insert_for(session, TaskRunState.__table__).on_conflict_do_nothing(index_elements=["id"])
-        rows = [_state_tuple(state, codec) for state in states]
+        rows = _state_rows(states, codec)
         await _execute_checked(session, stmt, _TASK_RUN_STATE_COLUMNS, rows, batch, "append task run states")
     return BatchResult(task_runs=len(task_runs), states=len(states))
 
@@ -273,10 +281,10 @@ async def _execute_checked(
 
 
 async def _explain_dangling_reference(session: AsyncSession, batch: TaskRunBatch) -> None:
-    flow_run_ids = {run[2] for run in batch.task_runs if run[2] is not None}
+    flow_run_ids = {uuid.UUID(run[2]) for run in batch.task_runs if run[2] is not None}
     await _check_flow_runs_exist(session, flow_run_ids)
-    sent = {run[0] for run in batch.task_runs}
-    wanted = {state[0] for state in batch.states} - sent
+    sent = {uuid.UUID(run[0]) for run in batch.task_runs}
+    wanted = {uuid.UUID(state[0]) for state in batch.states} - sent
     if wanted:
         found = set(await session.scalars(select(TaskRun.id).where(TaskRun.id.in_(wanted))))
         missing = sorted(wanted - found, key=str)

@@ -1,37 +1,71 @@
-"""Orchestration rules: which proposed state transitions the backend accepts.
+"""The machinery of orchestration rules: transitions, verdicts, the rule base class, ``orchestrate``.
 
 Each rule is a small named class stating, as an imperative sentence, what it
-guards; it declares the state types it watches (``FROM_TYPES`` for the run's
-current state, ``TO_TYPES`` for the proposed one) and returns a
-:class:`Verdict` to object, or ``None`` to let the transition through. A
-policy is an ordered tuple of rules; the first objection wins. The shape
-follows Prefect's ``server/orchestration/rules.py`` and ``core_policy.py``.
+guards. It declares the state types it watches (``FROM_TYPES`` for the run's
+current state, ``None`` standing for a run without one; ``TO_TYPES`` for the
+proposed one) and the run kinds it applies to, and has two hooks:
 
-The rules here are pure: no database, no I/O. Applying an accepted
-transition to a run (run count, start and end times) is
-:mod:`partita_workbench.server.orchestration.accounting`.
+* :meth:`OrchestrationRule.before_transition` returns a :class:`Verdict` to
+  object (the first objection of a policy wins), or ``None`` to let the
+  transition through; it may also rewrite ``context.proposed`` in place (e.g.
+  fill in a missing detail) and let it through;
+* :meth:`OrchestrationRule.after_transition` runs once a state has been
+  stored (the proposed one, or the one a verdict put in its place), for
+  side effects such as releasing concurrency slots.
+
+A verdict is one of Prefect's ``SetStateStatus`` values with a reason:
+REJECT keeps the run's state, or — when the verdict carries a ``state`` —
+stores that state instead of the proposed one; the client adopts the
+returned state either way. ABORT tells the client to stop the attempt; WAIT
+to propose again after ``delay_seconds``. The shape follows Prefect's
+``server/orchestration/rules.py`` and ``core_policy.py``; the rules
+themselves are in :mod:`.core` and :mod:`.concurrency`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from partita.client.schemas import SetStateStatus, StateModel
-from partita.states import TERMINAL_STATES, StateType
+from partita.states import StateType
 
-ALL_TYPES = frozenset(StateType)
+ALL_TYPES: frozenset[StateType | None] = frozenset([*StateType, None])
+RUN_KINDS = frozenset({"flow run", "task run"})
 RETRYING = "Retrying"
 AWAITING_RETRY = "AwaitingRetry"
 
 
-@dataclass(frozen=True)
-class Transition:
-    """A proposed move of one run from its ``current`` state (None: a new run) to ``proposed``."""
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
 
-    run_kind: str  # "flow run" or "task run", for messages
+
+@dataclass
+class TransitionContext:
+    """A proposed move of one run from its ``current`` state (None: a new run) to ``proposed``.
+
+    Attributes:
+        run_kind: ``"flow run"`` or ``"task run"`` (also used in messages).
+        current: the state in force, or ``None``.
+        proposed: the proposed state; rules may rewrite it.
+        run: the run's ORM row (``FlowRun`` / ``TaskRun``), locked for this
+            transaction; ``None`` when rules are tried without a database.
+        session: the open write session, for rules that read or change other
+            rows; ``None`` without a database.
+        now: the server's time of the proposal (aware UTC).
+        stored: after the transition, the state that was stored (set by
+            :func:`partita_workbench.server.operations.states.set_state`).
+    """
+
+    run_kind: str
     current: StateModel | None
     proposed: StateModel
+    run: Any = None
+    session: Any = None
+    now: dt.datetime = field(default_factory=_utcnow)
+    stored: StateModel | None = None
 
     @property
     def from_type(self) -> StateType | None:
@@ -42,92 +76,99 @@ class Transition:
         return self.proposed.type
 
 
+# Kept for callers of the first version of this module.
+Transition = TransitionContext
+
+
 @dataclass(frozen=True)
 class Verdict:
-    """A rule's objection: REJECT (the state stays), ABORT (stop the attempt) or WAIT."""
+    """A rule's objection (see the module docstring for what each status means).
+
+    Attributes:
+        status: REJECT, ABORT or WAIT.
+        reason: a sentence for the client, saying what to do instead.
+        state: for REJECT, the state stored and to be adopted instead of the
+            proposed one (``None``: the current state stays).
+        delay_seconds: for WAIT, how long to wait before proposing again.
+    """
 
     status: SetStateStatus
     reason: str
+    state: StateModel | None = None
+    delay_seconds: float | None = None
 
 
 class OrchestrationRule:
-    """Base of the rules: watches ``FROM_TYPES`` → ``TO_TYPES`` and may object."""
+    """Base of the rules: watches ``FROM_TYPES`` → ``TO_TYPES`` of ``RUN_KINDS``."""
 
-    FROM_TYPES: frozenset[StateType] = ALL_TYPES
-    TO_TYPES: frozenset[StateType] = ALL_TYPES
+    FROM_TYPES: frozenset[StateType | None] = ALL_TYPES
+    TO_TYPES: frozenset[StateType] = frozenset(StateType)
+    RUN_KINDS: frozenset[str] = RUN_KINDS
 
-    def applies_to(self, transition: Transition) -> bool:
-        return transition.from_type in self.FROM_TYPES and transition.to_type in self.TO_TYPES
+    def applies_to(self, context: TransitionContext) -> bool:
+        return (
+            context.run_kind in self.RUN_KINDS
+            and context.from_type in self.FROM_TYPES
+            and context.to_type in self.TO_TYPES
+        )
 
-    def check(self, transition: Transition) -> Verdict | None:
+    async def before_transition(self, context: TransitionContext) -> Verdict | None:
         """Return a verdict to refuse the transition, or ``None`` to allow it."""
-        raise NotImplementedError
+        return None
+
+    async def after_transition(self, context: TransitionContext) -> None:
+        """Side effects once ``context.stored`` is the run's state (default: none)."""
 
     def __repr__(self) -> str:
         return type(self).__name__
 
 
-def is_retry(transition: Transition) -> bool:
-    """Whether ``transition`` starts a new attempt of a FAILED run.
-
-    A retry is proposed as SCHEDULED named ``AwaitingRetry`` (a delayed retry)
-    or as PENDING/RUNNING named ``Retrying`` (an immediate one), Prefect's
-    names for these sub-states.
-    """
-    if transition.from_type is not StateType.FAILED:
-        return False
-    proposed = transition.proposed
-    if proposed.type is StateType.SCHEDULED:
-        return proposed.name == AWAITING_RETRY
-    if proposed.type in (StateType.PENDING, StateType.RUNNING):
-        return proposed.name == RETRYING
-    return False
-
-
-class RejectLeavingTerminalState(OrchestrationRule):
-    """Refuse to move a finished run to another state, unless it is being retried."""
-
-    FROM_TYPES = TERMINAL_STATES
-
-    def check(self, transition: Transition) -> Verdict | None:
-        if is_retry(transition):
+def scheduled_time(state: StateModel) -> dt.datetime | None:
+    """The aware UTC ``state_details["scheduled_time"]`` of a state, or None if missing or unreadable."""
+    value = state.state_details.get("scheduled_time")
+    if isinstance(value, dt.datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
             return None
-        current_name = transition.current.name if transition.current is not None else ""
-        return Verdict(
-            SetStateStatus.REJECT,
-            f"the {transition.run_kind} is already in terminal state {transition.from_type} "
-            f"({current_name!r}) and cannot become {transition.to_type.value}; "
-            "propose 'AwaitingRetry' or 'Retrying' to retry a failed run, or set force=True",
-        )
+    else:
+        return None
+    return parsed.replace(tzinfo=dt.timezone.utc) if parsed.tzinfo is None else parsed.astimezone(dt.timezone.utc)
 
 
-class AbortRunningTwice(OrchestrationRule):
-    """Stop a second start of an attempt that is already RUNNING."""
-
-    FROM_TYPES = frozenset({StateType.RUNNING})
-    TO_TYPES = frozenset({StateType.RUNNING})
-
-    def check(self, transition: Transition) -> Verdict | None:
-        if transition.proposed.name == RETRYING:  # a new attempt, not the same one again
-            return None
-        return Verdict(SetStateStatus.ABORT, f"the {transition.run_kind} is already running")
-
-
-CORE_POLICY: tuple[OrchestrationRule, ...] = (RejectLeavingTerminalState(), AbortRunningTwice())
-
-
-def orchestrate(
-    transition: Transition, force: bool = False, policy: Sequence[OrchestrationRule] = CORE_POLICY
+async def orchestrate(
+    context: TransitionContext, force: bool = False, policy: Sequence[OrchestrationRule] | None = None
 ) -> Verdict | None:
-    """The first objection of ``policy`` to ``transition``, or ``None`` to accept it.
+    """The first objection of ``policy`` to the transition, or ``None`` to accept it.
 
-    ``force=True`` accepts any transition (as Prefect's ``force`` flag).
+    ``force=True`` accepts any transition without asking the rules (as
+    Prefect's ``force`` flag). ``policy`` defaults to
+    :data:`partita_workbench.server.orchestration.core.CORE_POLICY`.
     """
     if force:
         return None
-    for rule in policy:
-        if rule.applies_to(transition):
-            verdict = rule.check(transition)
+    for rule in policy if policy is not None else _core_policy():
+        if rule.applies_to(context):
+            verdict = await rule.before_transition(context)
             if verdict is not None:
                 return verdict
     return None
+
+
+async def after_transition(context: TransitionContext, policy: Sequence[OrchestrationRule] | None = None) -> None:
+    """Run the ``after_transition`` hooks of the rules watching the stored transition."""
+    stored = context.stored or context.proposed
+    done = TransitionContext(
+        context.run_kind, context.current, stored, context.run, context.session, context.now, stored
+    )
+    for rule in policy if policy is not None else _core_policy():
+        if rule.applies_to(done):
+            await rule.after_transition(done)
+
+
+def _core_policy() -> Sequence[OrchestrationRule]:
+    from partita_workbench.server.orchestration.core import CORE_POLICY
+
+    return CORE_POLICY

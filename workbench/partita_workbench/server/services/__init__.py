@@ -1,0 +1,1 @@
+"""Background services of the server (run inside the app's lifespan)."""
