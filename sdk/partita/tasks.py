@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import inspect
+import threading
 from typing import Any, Callable, Generic, Iterable, ParamSpec, Sequence, TypeVar, overload
 
 from partita.context import FlowRunContext, flow_run_ctx, task_run_ctx
@@ -206,12 +207,10 @@ class Task(Generic[P, R]):
     def submit(self, *args: Any, wait_for: list[Any] | None = None, **kwargs: Any) -> PartitaFuture:
         """Run on the flow's task runner; returns a :class:`PartitaFuture`.
 
-        Raises:
-            RuntimeError: called outside a running flow.
+        Outside a flow (as Prefect 3 allows) the task run is recorded without
+        a flow run and runs on a thread pool shared by such submissions.
         """
-        flow_ctx = flow_run_ctx.get()
-        if flow_ctx is None:
-            raise RuntimeError(f"{self.name}.submit() needs a running flow; call it inside a @flow function")
+        flow_ctx = flow_run_ctx.get() or _standalone_context()
         engine = TaskRunEngine(self, args, kwargs, wait_for, flow_ctx)
         if self.is_async:
             inner = flow_ctx.task_runner.submit_async(lambda: drive_async(engine))
@@ -227,9 +226,10 @@ class Task(Generic[P, R]):
         Arguments wrapped in :func:`partita.unmapped`, and non-iterable ones,
         are passed whole to every run; strings and bytes count as non-iterable.
 
+        Like :meth:`submit` it also works outside a flow.
+
         Raises:
             ValueError: iterable arguments of different lengths, or none at all.
-            RuntimeError: called outside a running flow.
         """
         from partita.engine.inputs import unmapped
 
@@ -249,8 +249,6 @@ class Task(Generic[P, R]):
                 f"{', '.join(type(v).__name__ for v in [*args, *kwargs.values()]) or 'no arguments'}; "
                 f"wrap values passed whole to every run in unmapped()"
             )
-        if flow_run_ctx.get() is None:
-            raise RuntimeError(f"{self.name}.map() needs a running flow; call it inside a @flow function")
         n = lengths.pop()
 
         def plain(v: Any) -> Any:
@@ -265,6 +263,36 @@ class Task(Generic[P, R]):
 
     def __repr__(self) -> str:
         return f"Task(name={self.name!r})"
+
+
+_standalone: FlowRunContext | None = None
+_standalone_lock = threading.Lock()
+
+
+def _standalone_context() -> FlowRunContext:
+    """The context of task runs submitted outside any flow: no flow run, one shared thread pool."""
+    global _standalone
+    from partita.client.orchestration import shared_sync_client
+    from partita.engine.recorder import get_recorder
+
+    client = shared_sync_client()
+    with _standalone_lock:
+        ctx = _standalone
+        if ctx is None or ctx.recorder is not get_recorder(client):  # a new backend (tests switch homes)
+            from partita.context import FlowRunInfo
+            from partita.task_runners import ThreadPoolTaskRunner
+
+            if _standalone is None:  # their states are written behind: store them before the process exits
+                import atexit
+
+                from partita.engine.recorder import flush_all
+
+                atexit.register(flush_all, 30.0)
+            info = FlowRunInfo(None, "", "", {})  # type: ignore[arg-type]
+            ctx = _standalone = FlowRunContext(None, info, ThreadPoolTaskRunner().start(), get_recorder(client))  # type: ignore[arg-type]
+        ctx.task_runs.clear()  # nothing waits on this list outside a flow; keep it from growing
+        ctx.futures.clear()
+        return ctx
 
 
 def _outcome(state: State) -> Any:

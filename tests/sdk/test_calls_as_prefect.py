@@ -36,9 +36,18 @@ def test_map_with_only_unmapped_arguments_is_refused():
         f()
 
 
-def test_map_outside_a_flow_names_map():
-    with pytest.raises(RuntimeError, match=r"add\.map\(\) needs a running flow"):
-        add.map([1, 2], 3)
+def test_submit_and_map_outside_a_flow_run_and_are_recorded_without_a_flow_run(client):
+    # Prefect 3 lets tasks be submitted outside flows
+    future = add.submit(1, 2)
+    mapped = add.map([1, 2], unmapped(10))
+    assert future.result() == 3
+    assert mapped.result() == [11, 12]
+    from partita.engine.recorder import flush_all
+
+    flush_all()
+    for task_run_id in [future.task_run_id, *(f.task_run_id for f in mapped)]:
+        run = client.read_task_run(task_run_id)
+        assert run.flow_run_id is None and run.state_type.value == "COMPLETED"
 
 
 def test_an_async_task_called_without_await_leaves_no_pending_task_run(client):
