@@ -102,7 +102,7 @@ class TaskRunEngine:
     # -- protocol --------------------------------------------------------------------
     def setup(self) -> State | None:
         upstream: list[str] = []
-        if interrupts.interrupted():
+        if self.abandoned():
             return self._not_started()
         if self.wait_for or contains_upstream(self.args) or contains_upstream(self.kwargs):
             try:
@@ -111,12 +111,12 @@ class TaskRunEngine:
                 self.kwargs = {k: resolve(v, upstream) for k, v in self.kwargs.items()}
             except UpstreamTaskError as exc:
                 self.record.task_inputs = _inputs(upstream)
-                if interrupts.interrupted():
+                if self.abandoned():
                     return self._not_started()
                 self._set(State(_PENDING, "NotReady", message=str(exc)))
                 return self.state
             self.record.task_inputs = _inputs(upstream)
-            if interrupts.interrupted():
+            if self.abandoned():
                 return self._not_started()
         policy = self.task.effective_cache_policy()
         if policy is not None:
