@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+collect_ignore = ["data"]  # inputs of the tests (notebooks among them), not tests
+
 
 def _reset_partita() -> None:
     from partita.client import orchestration

@@ -216,8 +216,9 @@ class State:
         """
         details = self.state_details
         if details.get("task_run_id") == task_run_id:
-            details = {k: v for k, v in details.items() if k != "task_run_id"}
-        return [task_run_id, self.id, self.type.value, self.name, self.timestamp.isoformat(), self.message, details, self.data]
+            details = {} if len(details) == 1 else {k: v for k, v in details.items() if k != "task_run_id"}
+        # ``_value_``: the enum's plain attribute (``.value`` is a slower descriptor)
+        return [task_run_id, self.id, self.type._value_, self.name, self.timestamp.isoformat(), self.message, details, self.data]
 
     @classmethod
     def from_json(cls, doc: dict[str, Any] | Any) -> "State":

@@ -70,6 +70,9 @@ class Task(Generic[P, R]):
             (``datetime.timedelta`` or seconds); default forever.
         refresh_cache: ignore stored results and compute again (the result is
             stored for next time); ``None`` follows ``PARTITA_REFRESH_CACHE``.
+        state_details: JSON entries added to the ``state_details`` of every
+            state of this task's runs (not in Prefect; compilers record with
+            it where a task comes from, e.g. the notebook cells it runs).
     """
 
     def __init__(
@@ -94,6 +97,7 @@ class Task(Generic[P, R]):
         cache_key_fn: Callable[..., str | None] | None = None,
         cache_expiration: "dt.timedelta | float | None" = None,
         refresh_cache: bool | None = None,
+        state_details: dict[str, Any] | None = None,
     ) -> None:
         if not callable(fn):
             raise TypeError(f"@task needs a function, got {fn!r}")
@@ -120,6 +124,7 @@ class Task(Generic[P, R]):
         self.cache_expiration = cache_expiration
         self.refresh_cache = refresh_cache
         self._cache: Any = _NOT_SET  # effective policy, resolved on first run
+        self.state_details = dict(state_details) if state_details else None
         self.is_async = inspect.iscoroutinefunction(fn)
         self.task_key = _task_key(fn) if name is None else f"{_task_key(fn)}:{name}"
         functools.update_wrapper(self, fn)  # type: ignore[arg-type]
@@ -129,7 +134,7 @@ class Task(Generic[P, R]):
         "name", "description", "tags", "retries", "retry_delay_seconds", "retry_jitter_factor",
         "retry_condition_fn", "timeout_seconds", "persist_result", "result_serializer",
         "result_storage", "log_prints", "task_run_name", "on_completion", "on_failure",
-        "cache_policy", "cache_key_fn", "cache_expiration", "refresh_cache",
+        "cache_policy", "cache_key_fn", "cache_expiration", "refresh_cache", "state_details",
     )
 
     def with_options(self, **options: Any) -> "Task[P, R]":

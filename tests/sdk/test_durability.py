@@ -146,3 +146,35 @@ def test_sigkill_loses_at_most_the_batch_in_flight(tmp_path):
     deadline = killed_at - interval - 1.0
     old_enough = sum(1 for _, stamp in finished if stamp < deadline)
     assert completed >= old_enough, (completed, old_enough, done)
+
+
+def test_sigkill_of_a_fast_flow_loses_at_most_two_batches(tmp_path):
+    """A producer faster than the backend is held back: the backlog stays within two batches of records."""
+    batch = 300
+    script = textwrap.dedent(PRELUDE) + textwrap.dedent(
+        """
+        @flow
+        def fast():
+            for i in range(1_000_000):
+                noop(i)
+                if i % 250 == 0:
+                    print(i, flush=True)
+
+        fast()
+        """
+    )
+    env = {**os.environ, "PARTITA_HOME": str(tmp_path), "PARTITA_RECORDER_BATCH": str(batch)}
+    env.pop("PARTITA_API_URL", None)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout is not None
+    last = 0
+    for line in proc.stdout:
+        last = int(line)
+        if last >= 6000:
+            break
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    with sqlite3.connect(tmp_path / "partita.db") as db:
+        completed = db.execute("select count(*) from task_run where state_type = 'COMPLETED'").fetchone()[0]
+    # every task run finished before the last line read is stored, but for two batches of records
+    assert completed >= last + 1 - 2 * batch, (completed, last)

@@ -364,7 +364,33 @@ def shared_sync_client() -> SyncPartitaClient:
 
         settings = get_settings()
         _shared_sync = SyncPartitaClient(settings.api_url, settings.api_key, settings.api_auth_string)
+        _freeze_long_lived_objects()
     return _shared_sync
+
+
+_frozen = False
+
+
+def _freeze_long_lived_objects() -> None:
+    """Move what exists now (modules, the backend app, its schemas) out of the garbage collector's sight.
+
+    Once the client (and with it the embedded backend) is up, the process
+    holds a large, permanent heap of imported objects. CPython's full
+    collections traverse all of it, and the engine, the recorder and the
+    backend allocate enough to trigger them often: measured here, they made
+    validating a 1,000-task batch 5-7 times slower. ``gc.freeze()`` (CPython
+    3.7+, the technique its documentation recommends for long-lived objects)
+    stops that; garbage made later is collected as usual. Done once per
+    process, after a full collection so no garbage of the start-up is frozen.
+    """
+    global _frozen
+    if _frozen:
+        return
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    _frozen = True
 
 
 def reset_shared_client() -> None:

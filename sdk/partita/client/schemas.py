@@ -14,9 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from enum import Enum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from partita.states import StateType
 
@@ -198,14 +198,28 @@ class TaskRunModel(TaskRunCreate):
     updated: dt.datetime
 
 
+UUIDText = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"),
+    Field(json_schema_extra={"format": "uuid"}),
+]
+"""A UUID as text, checked by pattern: batch rows carry thousands, and ``UUID`` objects cost more to make than to store."""
+
+TimestampText = Annotated[
+    str,
+    StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})?$"),
+    Field(json_schema_extra={"format": "date-time"}),
+]
+"""An ISO 8601 time as text (no offset: UTC); the backend rejects impossible dates with 422."""
+
 TaskRunRow = tuple[
-    uuid.UUID, str, uuid.UUID | None, str, str, str | None, dict[str, list[TaskRunInput]], list[str],
-    int, dt.datetime | None, dt.datetime | None, float,
+    UUIDText, str, UUIDText | None, str, str, str | None, dict[str, list[TaskRunInput]], list[str],
+    int, TimestampText | None, TimestampText | None, float,
 ]
 """A task-run snapshot in a batch: ``(id, name, flow_run_id, task_key, dynamic_key, cache_key,
 task_inputs, tags, run_count, start_time, end_time, total_run_time)``."""
 
-TaskRunStateRow = tuple[uuid.UUID, uuid.UUID, StateType, str, dt.datetime, str | None, dict[str, Any], dict[str, Any] | None]
+TaskRunStateRow = tuple[UUIDText, UUIDText, StateType, str, TimestampText, str | None, dict[str, Any], dict[str, Any] | None]
 """A task-run state in a batch: ``(task_run_id, id, type, name, timestamp, message, state_details, data)``."""
 
 TASK_RUN_ROW_FIELDS = (

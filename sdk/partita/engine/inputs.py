@@ -16,6 +16,7 @@ from partita.futures import PartitaFuture
 from partita.states import State, StateType
 
 _SCALARS = (str, int, float, bool, bytes, type(None))
+_SCALAR_SET = frozenset(_SCALARS)
 
 
 class unmapped:
@@ -29,15 +30,22 @@ class unmapped:
 
 def contains_upstream(value: Any, depth: int = 0) -> bool:
     """Whether ``value`` holds a future or state (cheap for plain values)."""
+    if value.__class__ in _SCALAR_SET:
+        return False
     if isinstance(value, _SCALARS):
         return False
     if isinstance(value, (PartitaFuture, State)):
         return True
     if depth < 4:
         if isinstance(value, (list, tuple, set, frozenset)):
-            return any(contains_upstream(v, depth + 1) for v in value)
+            for item in value:
+                if item.__class__ not in _SCALAR_SET and contains_upstream(item, depth + 1):
+                    return True
+            return False
         if isinstance(value, dict):
-            return any(contains_upstream(v, depth + 1) for v in value.values())
+            for item in value.values():
+                if item.__class__ not in _SCALAR_SET and contains_upstream(item, depth + 1):
+                    return True
     return False
 
 

@@ -2,18 +2,22 @@
 
 The engine never waits for the backend on a task's hot path: it appends
 ``(record, state)`` pairs and log records to a deque (an atomic operation, no
-lock), and a background thread turns them into batches
-(``POST /api/task_runs/batch`` and ``POST /api/logs/``) every
-``PARTITA_RECORDER_INTERVAL`` seconds (default 0.1) or as soon as
-``PARTITA_RECORDER_BATCH`` records (default 500) are waiting.
+lock), and a background thread turns them into batches of at most
+``PARTITA_RECORDER_BATCH`` records (default 500)
+(``POST /api/task_runs/batch`` and ``POST /api/logs/``), every
+``PARTITA_RECORDER_INTERVAL`` seconds (default 0.1) or as soon as a batch is
+waiting. When the engine produces faster than the backend stores, the engine
+waits once a second batch is queued behind the one being sent (back
+pressure), so the backlog never exceeds two batches.
 
 :meth:`Recorder.flush` blocks until everything enqueued before the call is in
 the database: it enqueues a marker and waits until the thread has sent all
 that came before it. The flow engine flushes before a flow run reports its
 final state, and :func:`flush_all` runs at interpreter exit. A batch that
-fails to send is kept and retried, never dropped. Killing the process
-(SIGKILL) loses at most what was enqueued since the last send: one interval
-or one batch.
+fails to send is kept and retried, never dropped (new records then wait in
+the queue, which stays bounded by the back pressure). Killing the process
+(SIGKILL) loses at most the batch being sent and the one queued behind it:
+what was enqueued in the last interval, and never more than two batches.
 """
 
 from __future__ import annotations
@@ -58,6 +62,8 @@ class Recorder:
         self.batch_size = batch_size
         self._queue: collections.deque[Any] = collections.deque()
         self._wake = threading.Event()
+        self._room = threading.Event()  # set by the thread whenever it takes items off the queue
+        self._high_water = 2 * max(1, batch_size)
         self._failures = 0
         self._closed = False
         # what the thread has taken off the queue but not yet stored
@@ -74,17 +80,31 @@ class Recorder:
         record.state = state
         queue = self._queue
         queue.append((record, state))
-        if len(queue) >= self.batch_size and not self._wake.is_set():
+        if len(queue) >= self.batch_size:
+            if not self._wake.is_set():
+                self._wake.set()
+            if len(queue) >= self._high_water:
+                self._wait_for_room()
+
+    def _wait_for_room(self) -> None:
+        """Back pressure: wait until the thread has taken the queue below two batches."""
+        while len(self._queue) >= self._high_water and self._thread.is_alive():
+            self._room.clear()
             self._wake.set()
+            self._room.wait(0.5)
 
     def touch(self, record: TaskRunRecord) -> None:
         """Queue a snapshot of ``record`` (after changing fields other than its state)."""
         self._queue.append((record, None))
 
     def add_log(self, doc: dict[str, Any]) -> None:
-        self._queue.append(doc)
-        if len(self._queue) >= self.batch_size and not self._wake.is_set():
-            self._wake.set()
+        queue = self._queue
+        queue.append(doc)
+        if len(queue) >= self.batch_size:
+            if not self._wake.is_set():
+                self._wake.set()
+            if len(queue) >= self._high_water and not threading.current_thread().name.startswith("partita-"):
+                self._wait_for_room()  # never in the recorder's or the backend's own threads
 
     # -- flushing ------------------------------------------------------------------------
     def flush(self, timeout: float | None = 60.0) -> bool:
@@ -101,15 +121,17 @@ class Recorder:
             self._drain_and_send()  # the thread is gone (interpreter exit): send here
         return marker.done.is_set()
 
-    def _drain(self) -> list[_Marker]:
-        """Move queued items into the pending buffers; return flush markers met."""
+    def _drain(self, limit: float = float("inf")) -> list[_Marker]:
+        """Move up to ``limit`` queued items into the pending buffers; return flush markers met."""
         markers: list[_Marker] = []
         queue, records, states, logs = self._queue, self._records, self._states, self._logs
-        while True:
+        taken = 0
+        while taken < limit:
             try:
                 item = queue.popleft()
             except IndexError:
-                return markers
+                break
+            taken += 1
             if type(item) is tuple:
                 record, state = item
                 records[record.id] = record
@@ -119,6 +141,8 @@ class Recorder:
                 markers.append(item)
             else:
                 logs.append(item)
+        self._room.set()
+        return markers
 
     def _send_pending(self) -> None:
         """Send the pending buffers; on success clear them (raises on failure)."""
@@ -138,9 +162,12 @@ class Recorder:
 
     def _loop(self) -> None:
         while True:
-            self._wake.wait(self.interval)
+            if len(self._queue) < self.batch_size:
+                self._wake.wait(self.interval)
             self._wake.clear()
-            markers = self._drain()
+            # after a failed send only the kept batch is retried; the queue waits (bounded)
+            pending = self._records or self._states or self._logs
+            markers = [] if pending else self._drain(self.batch_size)
             try:
                 self._send_pending()
             except Exception as exc:  # keep everything and retry after a pause

@@ -86,6 +86,8 @@ class TaskRunEngine:
 
     # -- state changes ---------------------------------------------------------------
     def _set(self, state: State) -> None:
+        if self.task.state_details:
+            state.state_details.update(self.task.state_details)
         state.state_details["task_run_id"] = str(self.record.id)
         self.state = state
         self.recorder.set_task_run_state(self.record, state)

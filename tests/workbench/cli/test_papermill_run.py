@@ -108,3 +108,33 @@ def test_live_view_shows_the_running_cell():
     final = Console(record=True, width=200)
     final.print(live.table(final=True))
     assert "5/5 cells" in final.export_text()
+
+
+def test_cli_notebook_options_kernel_cwd_timeout_output(tmp_path):
+    env = {"PARTITA_HOME": str(tmp_path / "home")}
+    work = tmp_path / "work"
+    work.mkdir()
+    out = tmp_path / "executed" / "input.ipynb"
+    ran = run_cli("run", str(NOTEBOOKS / "input.ipynb"), "--kernel", "python3", "-p", "salutation=Hi", "-p", "name=Ada",
+                  "--output", str(out), env=env)
+    assert ran.returncode == 0, ran.stderr
+    executed = nbformat.read(out, as_version=4)
+    assert executed.metadata.kernelspec.name == "python3"
+    assert any("Hi Ada" in o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
+
+    side = run_cli("run", str(NOTEBOOKS / "side_effects.ipynb"), "--cwd", str(work), env=env)
+    assert side.returncode == 0, side.stderr
+    assert (work / "output_side_effect.txt").is_file() and not (NOTEBOOKS / "output_side_effect.txt").exists()
+
+    slow = run_cli("run", str(NOTEBOOKS / "sleepy.ipynb"), "--cell-timeout", "1", env=env)
+    assert slow.returncode == 1
+    flat = re.sub(r"\s*\n\s*", " ", slow.stdout + slow.stderr)
+    assert "timed out at cell 2 (0-based, counting all cells of the notebook): it ran longer than the per-cell timeout of 1 s" in flat
+
+    missing = run_cli("run", str(NOTEBOOKS / "input.ipynb"), env=env)
+    assert missing.returncode == 2 and "kernel 'python311' not found; available:" in missing.stderr
+
+    flows = Path(__file__).parents[2] / "data" / "flows"
+    not_a_notebook = run_cli("run", f"{flows}/simple.py:squares", "--kernel", "python3", "--cell-timeout", "3", env=env)
+    assert not_a_notebook.returncode == 2
+    assert "--cell-timeout, --kernel apply to notebooks (.ipynb) only" in not_a_notebook.stdout + not_a_notebook.stderr

@@ -59,7 +59,7 @@ def test_exit_codes_for_failures_and_bad_input(tmp_path):
     assert not_callable.returncode == 2 and "not_a_flow" in not_callable.stderr
 
     missing = run_cli("run", "nowhere.yaml", env=env)
-    assert missing.returncode == 2 and "no such file" in missing.stderr
+    assert missing.returncode == 2 and "no such file" in missing.stdout + missing.stderr  # the validation report goes to stdout
 
     # nothing is left RUNNING
     listing = run_cli("flow-run", "ls", env=env)

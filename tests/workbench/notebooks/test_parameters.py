@@ -42,3 +42,38 @@ def test_literal_types_and_reassignment():
         "d": ({"k": [1]}, dict),
         "t": ((1, 2), None),
     }
+
+
+def test_annotations_win_over_the_default_type():
+    source = (
+        "rate: float = 1\nlabel: str | None = None\ncount: Optional[int] = None\nnames: typing.List[str] = []\n"
+        "when: 'str' = '2024-01-01'\nodd: Decimal = 1\n"
+    )
+    found = {p.name: (p.annotation, p.nullable) for p in parse_parameters(source)}
+    assert found == {
+        "rate": (float, False), "label": (str, True), "count": (int, True), "names": (list, False),
+        "when": (str, False), "odd": (None, True),  # an annotation we do not check: any value
+    }
+
+
+def test_check_parameters_converts_widens_and_lists_every_problem():
+    import datetime as dt
+
+    import pytest
+
+    from partita.exceptions import ParameterTypeError
+    from partita_workbench.notebooks import check_parameters
+
+    declared = parse_parameters("rate = 0.5\nday = '2024-01-01'\nitems = [1]\nupstream = ['load']")
+    assert check_parameters("nb.ipynb", declared, {"rate": 2, "day": dt.datetime(2024, 5, 1, 10, 30), "items": (1, 2)}) == {
+        "rate": 2.0, "day": "2024-05-01T10:30:00", "items": [1, 2]}
+    assert check_parameters("nb.ipynb", declared, {"upstream": {"load": "x.csv"}}, untyped=("upstream",)) == {
+        "upstream": {"load": "x.csv"}}
+    with pytest.raises(ParameterTypeError) as caught:
+        check_parameters("nb.ipynb", declared, {"rate": "fast", "zzz": 1, "upstream": {}})
+    assert str(caught.value) == (
+        "notebook 'nb.ipynb': parameter 'rate' must be float, got str 'fast'; unknown parameter 'zzz'; "
+        "parameter 'upstream' must be list, got dict {}. Its parameters cell declares: rate: float = 0.5, "
+        "day: str = '2024-01-01', items: list = [1], upstream: list = ['load']."
+    )
+    assert check_parameters("nb.ipynb", [], {"zzz": 1}, has_cell=False) == {"zzz": 1}

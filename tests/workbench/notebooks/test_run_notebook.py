@@ -92,7 +92,8 @@ def test_missing_kernel_fails_before_starting(notebooks_dir, tmp_path):
         run_notebook(notebooks_dir / "input.ipynb", {"name": "x"}, output_path=str(out))
     assert str(caught.value) == (
         f"kernel 'python311' not found; available: {', '.join(installed_kernels())}; "
-        "set kernel: in the task to choose one (or configure a fallback kernel with PARTITA_NOTEBOOK_FALLBACK_KERNEL)"
+        "choose one with --kernel (partita run) or kernel: (pipeline task), or configure a fallback kernel with "
+        "PARTITA_NOTEBOOK_FALLBACK_KERNEL"
     )
     assert not out.exists()
     with pytest.raises(KernelNotFound, match="kernel 'nope' not found"):

@@ -69,3 +69,36 @@ def test_run_of_an_invalid_pipeline_in_a_new_home_creates_no_database(tmp_path):
     refused = run_cli("run", str(INVALID / "cycle.yaml"), env={"PARTITA_HOME": str(home)})
     assert refused.returncode == 2
     assert not (home / "partita.db").exists()
+
+
+def test_validate_and_graph_accept_a_ploomber_project():
+    ploomber = Path(__file__).parents[2] / "data" / "ploomber" / "basic" / "pipeline.yaml"
+    valid = run_cli("validate", str(ploomber))
+    assert valid.returncode == 0, valid.stdout + valid.stderr
+    drawn = run_cli("graph", str(ploomber), "--format", "json")
+    assert drawn.returncode == 0, drawn.stderr
+    import json
+
+    assert {t["name"] for t in json.loads(drawn.stdout)["tasks"]} == {"load", "clean", "report"}
+
+
+def test_a_bare_refresh_means_every_task(tmp_path):
+    from partita_workbench.cli.run import normalize_refresh
+
+    target = tmp_path / "p.yaml"
+    target.write_text("name: x\n")
+    assert normalize_refresh(["run", "p.yaml", "--refresh"]) == ["run", "p.yaml", "--refresh=*"]
+    assert normalize_refresh(["run", "p.yaml", "--refresh", "-p", "a=1"]) == ["run", "p.yaml", "--refresh=*", "-p", "a=1"]
+    assert normalize_refresh(["run", "p.yaml", "--refresh", "load"]) == ["run", "p.yaml", "--refresh", "load"]
+    assert normalize_refresh(["run", "--refresh", str(target)]) == ["run", "--refresh=*", str(target)]
+
+
+def test_cache_column_text():
+    from partita.states import Completed, State, StateType
+
+    from partita_workbench.cli.run import _cache_text
+
+    assert _cache_text(Completed(name="Cached")) == "hit"
+    assert _cache_text(State(StateType.COMPLETED, "Completed", state_details={"cache_miss_reason": "inputs changed"})) == "ran: inputs changed"
+    assert _cache_text(State(StateType.COMPLETED, "Skipped", state_details={"cache_miss_reason": "no previous run"})) == ""
+    assert _cache_text(Completed()) == ""

@@ -19,7 +19,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from partita.exceptions import PipelineEditError
-from partita_workbench.pipelines.edit import PipelineEditor, default_task_name
+from partita_workbench.pipelines.edit import PipelineEditor
+from partita_workbench.pipelines.ploomber.names import default_task_name
 from partita_workbench.pipelines.yamlio import to_plain
 
 DATA = Path(__file__).parents[2] / "data"

@@ -149,3 +149,30 @@ def test_expression_error_at_run_time_fails_the_task_naming_the_expression(tmp_p
     name, message = task_run_states(state)["y"]
     assert name == "Failed"
     assert message.startswith("ExpressionError: cannot evaluate '${{ tasks.x.result.rows[0] + 1 }}': UndefinedError")
+
+
+def test_tasks_independent_of_a_pending_map_run_meanwhile(tmp_path):
+    (tmp_path / "p.yaml").write_text(
+        "name: map-waits\n"
+        "defaults: {cache: false}\n"
+        "tasks:\n"
+        "  slow: {python: 'pipeline_steps:stamp', with: {label: slow, sleep: 1}}\n"
+        "  first: {python: 'pipeline_steps:stamp', with: {label: first}}\n"
+        "  fan: {python: 'pipeline_steps:stamp', map: '${{ [tasks.slow.result.label] }}', with: {label: '${{ item }}'}}\n"
+        "  later: {python: 'pipeline_steps:stamp', with: {label: later}, needs: [first]}\n"
+    )
+    shutil.copy(FEATURES.parent / "pipeline_steps.py", tmp_path / "pipeline_steps.py")
+    results = compile_pipeline(tmp_path / "p.yaml")()
+    assert results["later"]["end"] < results["slow"]["end"]  # not held back until the map could expand
+    assert [r["label"] for r in results["fan"]] == ["slow"]
+    assert results["fan"][0]["start"] >= results["slow"]["end"]
+
+
+def test_env_of_a_task_reaches_its_expressions_whatever_its_kind(tmp_path):
+    (tmp_path / "p.yaml").write_text(
+        "name: env-kinds\nenv: {WHO: pipeline}\n"
+        "tasks:\n"
+        "  py: {python: 'pipeline_steps:echo_kwargs', with: {who: '${{ env.WHO }}', level: '${{ env.LEVEL }}'}, env: {LEVEL: task}}\n"
+    )
+    shutil.copy(FEATURES.parent / "pipeline_steps.py", tmp_path / "pipeline_steps.py")
+    assert compile_pipeline(tmp_path / "p.yaml")()["py"] == {"who": "pipeline", "level": "task"}

@@ -55,7 +55,8 @@ def test_kernel_override_and_missing_kernel(pipelines_dir, task_run_states):
     assert states["default-kernel"] == (
         "Failed",
         f"KernelNotFound: kernel 'python311' not found; available: {', '.join(installed_kernels())}; "
-        "set kernel: in the task to choose one (or configure a fallback kernel with PARTITA_NOTEBOOK_FALLBACK_KERNEL)",
+        "choose one with --kernel (partita run) or kernel: (pipeline task), or configure a fallback kernel with "
+        "PARTITA_NOTEBOOK_FALLBACK_KERNEL",
     )
 
 

@@ -292,3 +292,29 @@ async def test_large_batch_is_one_quick_call(client, api, state):
     assert response.json() == {"task_runs": 1000, "states": 3000}
     assert (await client.post("/api/task_runs/count")).json() == 1000
     assert elapsed < 5.0, f"batch took {elapsed:.2f} s"
+
+
+@pytest.mark.parametrize(
+    "timestamp, uuid_text",
+    [("2024-02-30T12:00:00+00:00", None), ("yesterday", None), (None, "not-a-uuid"), (None, "g" * 32)],
+)
+async def test_batch_rows_with_bad_ids_or_times_are_422_and_write_nothing(client, api, state, timestamp, uuid_text):
+    run = await api.flow_run()
+    batch = wire(make_batch(run["id"], 2, state))
+    if timestamp is not None:
+        batch["states"][1][4] = timestamp
+    if uuid_text is not None:
+        batch["states"][1][1] = uuid_text
+    response = await client.post("/api/task_runs/batch", json=batch)
+    assert response.status_code == 422, response.text
+    assert (await client.post("/api/task_runs/count")).json() == 0
+
+
+async def test_batch_ids_without_dashes_or_in_upper_case_are_the_same_ids(client, api, state):
+    run = await api.flow_run()
+    batch = wire(make_batch(run["id"], 1, state))
+    run_id = batch["task_runs"][0][0]
+    batch["states"][0][0] = run_id.replace("-", "").upper()
+    assert (await client.post("/api/task_runs/batch", json=batch)).status_code == 200
+    history = (await client.get("/api/task_run_states/", params={"task_run_id": run_id})).json()
+    assert len(history) == 3

@@ -1,7 +1,8 @@
 """The ``partita`` command line (Typer + Rich).
 
 ``partita run TARGET``, ``partita validate FILE...``, ``partita graph TARGET``,
-``partita flow-run ls|inspect|logs``, ``partita server start``. Each command
+``partita flow-run ls|inspect|logs``, ``partita notebook graph|check``,
+``partita server start``. Each command
 (group) lives in its own module.
 """
 
@@ -11,7 +12,7 @@ import sys
 
 import typer
 
-from partita_workbench.cli import flow_runs, run, server, validate
+from partita_workbench.cli import flow_runs, graph, notebook, run, server, validate
 
 app = typer.Typer(
     name="partita",
@@ -22,7 +23,9 @@ app = typer.Typer(
 )
 app.command("run")(run.run_command)
 app.command("validate")(validate.validate_command)
+app.command("graph")(graph.graph_command)
 app.add_typer(flow_runs.app, name="flow-run")
+app.add_typer(notebook.app, name="notebook")
 app.add_typer(server.app, name="server")
 
 

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from partita.exceptions import BackendError, ObjectNotFound
-from partita_workbench.cli.render import duration_text, state_text, time_text
+from partita_workbench.cli.render import cache_text, duration_text, state_text, time_text
 
 app = typer.Typer(help="List and inspect recorded flow runs.", no_args_is_help=True)
 console = Console()
@@ -112,8 +112,11 @@ def inspect(
     for s in states:
         history.add_row(time_text(s.timestamp), state_text(s.type.value, s.name), s.message or "")
 
+    with_cells = any(_details(tr).get("notebook") for tr in task_runs)
     tasks = Table(title=f"Task runs ({len(task_runs)})", title_justify="left")
-    for col in ("Task run", "State", "Duration", "Runs", "State history", "Result"):
+    with_cache = any(tr.state is not None and cache_text(tr.state) for tr in task_runs)
+    for col in ("Task run", *(["Cells"] if with_cells else []), "State", *(["Cache"] if with_cache else []),
+                "Duration", "Runs", "State history", "Result"):
         tasks.add_column(col, overflow="fold")
     for tr in task_runs:
         data = tr.state.data if tr.state else None
@@ -122,11 +125,24 @@ def inspect(
             result = f"{data.get('summary', '')}\n[dim]{data.get('storage_key', '')}[/]"
         elif tr.state and tr.state.message:
             result = f"[red]{tr.state.message}[/]"
-        tasks.add_row(tr.name, state_text(tr.state_type and tr.state_type.value, tr.state_name), duration_text(tr.total_run_time),
+        cells = [_cells_text(_details(tr).get("notebook"))] if with_cells else []
+        cache = [cache_text(tr.state) if tr.state else ""] if with_cache else []
+        tasks.add_row(tr.name, *cells, state_text(tr.state_type and tr.state_type.value, tr.state_name), *cache, duration_text(tr.total_run_time),
                       str(tr.run_count), _history(task_states[tr.id]), result)
     failures = [_failure_panel(tr.name, tr.state.state_details["failure"]) for tr in task_runs
                 if tr.state and isinstance(tr.state.state_details.get("failure"), dict)]
     console.print(Group(head, "", history, "", tasks, *failures))
+
+
+def _details(task_run) -> dict:
+    return (task_run.state.state_details if task_run.state else None) or {}
+
+
+def _cells_text(mapping: dict | None) -> str:
+    """``cells 2, 3`` of a notebook task run (``state_details["notebook"]``), or ``""``."""
+    if not mapping:
+        return ""
+    return "cells " + ", ".join(str(i) for i in mapping.get("cell_indices", []))
 
 
 def _failure_panel(task_run_name: str, failure: dict) -> Panel:

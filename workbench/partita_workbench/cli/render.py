@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from rich.text import Text
 
@@ -42,3 +43,13 @@ def time_text(value: dt.datetime | None) -> str:
     if value is None:
         return "-"
     return value.astimezone().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+def cache_text(state: Any) -> str:
+    """``hit`` for a Cached run, ``ran: <reason>`` for a cached task that ran (why it was not taken from the cache), else ``""``."""
+    if state.name == "Cached":
+        return "hit"
+    if state.name == "Skipped":  # its if: was false: nothing ran, nothing was looked up
+        return ""
+    reason = (state.state_details or {}).get("cache_miss_reason")
+    return f"ran: {reason}" if reason else ""

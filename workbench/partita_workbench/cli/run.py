@@ -17,15 +17,16 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from typing import Any
+from pathlib import Path
+from typing import Any, Optional
 
 import typer
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from partita.exceptions import PartitaError, UserInputError
-from partita_workbench.cli.render import duration_text, state_text
+from partita.exceptions import PartitaError, UserInputError, ValidationError
+from partita_workbench.cli.render import cache_text as _cache_text, duration_text, state_text
 
 console = Console()
 err_console = Console(stderr=True)
@@ -101,14 +102,6 @@ REFRESH_ALL = "*"
 """What a bare ``--refresh`` stands for (see :func:`normalize_refresh`)."""
 
 
-def _cache_text(state: Any) -> str:
-    """``hit`` for a Cached run, ``ran: <reason>`` for a cached task that ran, else ``""``."""
-    if state.name == "Cached":
-        return "hit"
-    reason = (state.state_details or {}).get("cache_miss_reason")
-    return f"ran: {reason}" if reason else ""
-
-
 def normalize_refresh(args: list[str]) -> list[str]:
     """Let ``--refresh`` go without a value: a bare one becomes ``--refresh=*`` (refresh all).
 
@@ -134,31 +127,37 @@ def _is_target(text: str) -> bool:
 def run_command(
     target: str = typer.Argument(..., help="pipeline.yaml, notebook.ipynb or file.py:flow_name"),
     param: list[str] = typer.Option([], "--param", "-p", help="Parameter as key=value (repeatable)."),
+    mode: str = typer.Option(None, "--mode", help="Notebooks: 'cells' (task cells as tasks) or 'papermill' (whole notebook); default: cells when a cell is tagged task:NAME."),
     refresh: list[str] = typer.Option(
         [], "--refresh", metavar="[TASK]",
         help="Run tasks again instead of taking cached results: all of them, or the pipeline task named (repeatable).",
     ),
+    kernel: Optional[str] = typer.Option(None, "--kernel", "-k", help="Notebook: kernel to run on instead of its kernelspec."),
+    cwd: Optional[Path] = typer.Option(None, "--cwd", help="Notebook: working directory of the kernel (default: the notebook's folder)."),
+    cell_timeout: Optional[float] = typer.Option(None, "--cell-timeout", min=0.001, help="Notebook: seconds each cell may run."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Notebook: where to write the executed notebook (path or fsspec URL)."),
 ) -> None:
     """Run TARGET on the engine, record it, and print a summary table."""
     from partita.engine import events
     from partita_workbench.cli.targets import YAML_SUFFIXES, load_target, parse_parameters
-    from partita_workbench.cli.validate import file_problems, print_report
+    from partita_workbench.cli.validate import print_report
 
     refresh_all = REFRESH_ALL in refresh
     tasks_to_refresh = [name for name in refresh if name != REFRESH_ALL]
     is_pipeline = target.endswith(YAML_SUFFIXES)
-    if is_pipeline:
-        problems = file_problems(target)
-        if problems:
-            print_report({target: problems}, to_stderr=True)
-            raise typer.Exit(2)
     try:
         if tasks_to_refresh and not is_pipeline:
             raise UserInputError(f"--refresh TASK is for pipeline files; use a bare --refresh to run every task of {target} again")
-        if refresh_all and not is_pipeline:
+        if refresh_all:
             _refresh_everything()
-        flow = load_target(target, refresh=True if refresh_all else tasks_to_refresh)
+        notebook_options = {k: v for k, v in {"kernel_name": kernel, "cwd": cwd, "timeout": cell_timeout,
+                                               "output_path": output}.items() if v is not None}
+        flow = load_target(target, mode, refresh=True if refresh_all else tasks_to_refresh,
+                           notebook_options=notebook_options)
         parameters = parse_parameters(flow, param)
+    except ValidationError as exc:  # the report of 'partita validate', on stderr since it stops the run
+        print_report({target: exc.problems}, to_stderr=True)
+        raise typer.Exit(2)
     except UserInputError as exc:
         err_console.print(f"[bold red]Error:[/] {exc}", highlight=False, markup=True)
         raise typer.Exit(2)
@@ -199,6 +198,8 @@ def run_command(
         sep="",
         highlight=False,
     )
+    if state.is_completed() and state.data and state.data.get("summary"):
+        console.print(f"Result: {state.data['summary']}", highlight=False, markup=False)
     if not state.is_completed():
         err_console.print(f"[bold red]{state.name}:[/] {state.message or 'the run did not complete'}", highlight=False)
     console.print(f"Inspect it: partita flow-run inspect {flow_run_id}", highlight=False)

@@ -16,22 +16,47 @@ from partita.exceptions import InvalidTarget
 from partita.flows import Flow
 
 YAML_SUFFIXES = (".yaml", ".yml")
+_NOTEBOOK_FLAGS = {"kernel_name": "--kernel", "cwd": "--cwd", "timeout": "--cell-timeout", "output_path": "--output"}
 
 
-def load_target(target: str, *, refresh: bool | list[str] = False) -> Flow:
+NOTEBOOK_MODES = ("cells", "papermill")
+
+
+def load_target(
+    target: str,
+    mode: str | None = None,
+    *,
+    refresh: bool | list[str] = False,
+    notebook_options: dict[str, Any] | None = None,
+) -> Flow:
     """The flow a target names.
 
     Args:
         target: ``pipeline.yaml``, ``notebook.ipynb`` or ``file.py:flow_name``.
+        mode: for a notebook, ``cells`` (each task cell a task,
+            :func:`partita_workbench.notebooks.cells.cells_flow`) or
+            ``papermill`` (the whole notebook as one task); ``None`` chooses
+            ``cells`` when a cell is tagged ``task:NAME`` (or starts with
+            ``# task: NAME``), else ``papermill``.
         refresh: for a pipeline, ``True`` or task keys to run again instead
             of taking them from the cache (see :func:`~partita_workbench.pipelines.compile_pipeline`).
+        notebook_options: for a notebook in papermill mode, keyword arguments
+            of :func:`~partita_workbench.notebooks.notebook_flow`
+            (``kernel_name``, ``cwd``, ``timeout``, ``output_path``).
 
     Raises:
-        partita.exceptions.InvalidTarget: missing file, unknown kind, or a name
-            that is not a ``@flow``.
+        partita.exceptions.InvalidTarget: missing file, unknown kind, a name
+            that is not a ``@flow``, or notebook options for another target.
         partita.exceptions.ValidationError: an invalid pipeline (every problem
             as ``path:line:col: message``).
     """
+    if notebook_options and not target.endswith(".ipynb"):
+        flags = ", ".join(sorted(_NOTEBOOK_FLAGS[k] for k in notebook_options))
+        raise InvalidTarget(f"{target}: {flags} apply to notebooks (.ipynb) only")
+    if mode is not None and mode not in NOTEBOOK_MODES:
+        raise InvalidTarget(f"--mode {mode!r}: use one of {', '.join(NOTEBOOK_MODES)}")
+    if mode is not None and not target.endswith(".ipynb"):
+        raise InvalidTarget(f"{target}: --mode applies to notebooks (.ipynb) only")
     path_part, _, attr = target.rpartition(":") if target.count(":") and target.rsplit(":", 1)[0].endswith(".py") else (target, "", "")
     if attr:
         return _python_flow(path_part, attr, target)
@@ -43,13 +68,22 @@ def load_target(target: str, *, refresh: bool | list[str] = False) -> Flow:
         from partita_workbench.pipelines.ploomber import compile_ploomber, is_ploomber_file, load_ploomber
 
         if is_ploomber_file(path):
-            return compile_ploomber(load_ploomber(path))
+            return compile_ploomber(load_ploomber(path), refresh=refresh)
 
         return compile_pipeline(load_pipeline(path), refresh=refresh)
     if path.suffix == ".ipynb":
+        from partita_workbench.notebooks.cells import has_task_cells
+
+        if mode == "cells" or (mode is None and has_task_cells(path)):
+            if notebook_options:
+                flags = ", ".join(sorted(_NOTEBOOK_FLAGS[k] for k in notebook_options))
+                raise InvalidTarget(f"{target}: {flags} apply to papermill mode; the cells mode runs each task in-process (add --mode papermill)")
+            from partita_workbench.notebooks.cells import cells_flow
+
+            return cells_flow(path)
         from partita_workbench.notebooks import notebook_flow
 
-        return notebook_flow(path)
+        return notebook_flow(path, **(notebook_options or {}))
     if path.suffix == ".py":
         raise InvalidTarget(f"{target}: name the flow to run, as {target}:flow_name")
     raise InvalidTarget(f"{target}: unknown kind of target; give a pipeline .yaml, a notebook .ipynb or file.py:flow_name")

@@ -4,7 +4,8 @@ Each problem is printed as ``path:line:col: message`` (the format compilers
 and editors use, so terminals and IDEs link to the place), files in the order
 given and problems in file order; then one summary line. Exit code 0 when
 every file is valid, 2 when any problem was found (a missing file counts as
-one), as ``partita run`` exits 2 on invalid input.
+one), as ``partita run`` exits 2 on invalid input. A Ploomber
+``pipeline.yaml`` is checked as one (:mod:`partita_workbench.pipelines.ploomber`).
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ def file_problems(path: str) -> list[str]:
         return [f"{path}:1:1: no such file" if not file.exists() else f"{path}:1:1: not a file"]
     if file.suffix not in YAML_SUFFIXES:
         return [f"{path}:1:1: not a pipeline file; 'partita validate' checks pipeline .yaml/.yml files"]
+    from partita_workbench.pipelines.ploomber import is_ploomber_file, ploomber_problems
+
     try:
-        return pipeline_problems(path)
+        return ploomber_problems(path) if is_ploomber_file(path) else pipeline_problems(path)
     except InvalidTarget as exc:
         return [f"{path}:1:1: {exc}"]
 

@@ -135,8 +135,9 @@ class PartitaNotebookClient(PapermillNotebookClient):
 class PartitaEngine(NBClientEngine):
     """papermill's nbclient engine with :class:`PartitaNotebookClient` and a :class:`CellWatch`.
 
-    Extra engine arguments: ``watch`` (a :class:`CellWatch`) and
-    ``output_limit`` (characters); the others are papermill's.
+    Extra engine arguments: ``watch`` (a :class:`CellWatch`), ``output_limit``
+    (characters) and ``kernelspec`` (written into the executed notebook's
+    metadata when the kernel is not the notebook's own); the others are papermill's.
     """
 
     @classmethod
@@ -151,9 +152,12 @@ class PartitaEngine(NBClientEngine):
         execution_timeout: float | None = None,
         watch: CellWatch | None = None,
         output_limit: int = 1_000_000,
+        kernelspec: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> Any:
         kwargs.pop("input_path", None)
+        if kernelspec and (nb_man.nb.metadata.get("kernelspec") or {}).get("name") != kernelspec["name"]:
+            nb_man.nb.metadata["kernelspec"] = kernelspec  # the executed copy names the kernel it ran on
         options: dict[str, Any] = {
             "kernel_name": kernel_name,
             # nbclient's ``timeout`` trait is whole seconds; ``timeout_func`` takes any number

@@ -29,7 +29,7 @@ import tempfile
 import threading
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, Collection
 
 import fsspec
 import nbformat
@@ -228,6 +228,7 @@ def run_notebook(
     timeout: float | None = None,
     start_timeout: float = 60,
     output_limit: int | None = None,
+    untyped: Collection[str] = (),
 ) -> str:
     """Execute a notebook with papermill and keep the executed copy.
 
@@ -250,6 +251,8 @@ def run_notebook(
         start_timeout: seconds the kernel may take to start.
         output_limit: characters of stream output stored per cell (default
             ``PARTITA_NOTEBOOK_OUTPUT_LIMIT``); the rest is dropped and marked.
+        untyped: parameter names whose values are not type-checked (see
+            :func:`~.parameters.check_parameters`).
 
     Returns:
         The executed notebook's path or URL.
@@ -269,7 +272,7 @@ def run_notebook(
     source = _read_source(url)
     param_cell = find_parameters_cell(source)
     declared = [] if param_cell is None else parse_parameters(source.cells[param_cell].source)
-    values = check_parameters(url, declared, dict(parameters or {}), has_cell=param_cell is not None)
+    values = check_parameters(url, declared, dict(parameters or {}), has_cell=param_cell is not None, untyped=untyped)
     kernel = choose_kernel(source, kernel_name, fallback_kernel)
     destination = output_path or default_output_path(url)
     if _same_file(destination, url):
@@ -315,6 +318,7 @@ def run_notebook(
                 execution_timeout=timeout,
                 watch=watch,
                 output_limit=output_limit,
+                kernelspec=kernel.kernelspec(),
                 # The kernel's working directory, as nbclient's documented
                 # resources["metadata"]["path"]; papermill's own cwd= would
                 # os.chdir() the whole process, which concurrent task runs share.

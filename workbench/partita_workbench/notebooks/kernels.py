@@ -36,8 +36,8 @@ class KernelNotFound(UserInputError):
         self.available = available
         names = ", ".join(available) or "none"
         super().__init__(
-            f"kernel '{kernel_name}' not found; available: {names}; set kernel: in the task to choose one"
-            " (or configure a fallback kernel with PARTITA_NOTEBOOK_FALLBACK_KERNEL)"
+            f"kernel '{kernel_name}' not found; available: {names}; choose one with --kernel (partita run) "
+            "or kernel: (pipeline task), or configure a fallback kernel with PARTITA_NOTEBOOK_FALLBACK_KERNEL"
         )
 
 
@@ -51,11 +51,17 @@ class KernelChoice:
             to write the injected parameters.
         replaces: the kernel the notebook asked for when it is not installed
             and ``name`` is the fallback; else ``None``.
+        display_name: the kernel's display name (``"Python 3 (ipykernel)"``).
     """
 
     name: str
     language: str
     replaces: str | None = None
+    display_name: str = ""
+
+    def kernelspec(self) -> dict[str, str]:
+        """The notebook ``metadata.kernelspec`` naming this kernel (nbformat's shape)."""
+        return {"name": self.name, "display_name": self.display_name or self.name, "language": self.language}
 
 
 def installed_kernels() -> list[str]:
@@ -96,5 +102,6 @@ def choose_kernel(notebook: Any, override: str | None = None, fallback: str | No
             spec = manager.get_kernel_spec(fallback)
         except NoSuchKernel:
             raise KernelNotFound(name, installed_kernels()) from None
-        return KernelChoice(name=fallback, language=spec.language or "python", replaces=name)
-    return KernelChoice(name=name, language=spec.language or kernelspec.get("language") or "python")
+        return KernelChoice(name=fallback, language=spec.language or "python", replaces=name, display_name=spec.display_name)
+    return KernelChoice(name=name, language=spec.language or kernelspec.get("language") or "python",
+                        display_name=spec.display_name)

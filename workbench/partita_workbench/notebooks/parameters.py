@@ -19,7 +19,7 @@ import ast
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Collection
 
 import nbformat
 
@@ -114,7 +114,7 @@ def parse_parameters(source: str) -> list[NotebookParameter]:
             found[target.id] = NotebookParameter(target.id, None, False, declared, declared_nullable, line)
             continue
         annotation = declared
-        if annotation is None and isinstance(default, _LITERAL_TYPES):
+        if annotation_node is None and isinstance(default, _LITERAL_TYPES):  # an unknown annotation: unchecked
             annotation = type(default)
         nullable = declared_nullable or default is None
         found[target.id] = NotebookParameter(target.id, default, True, annotation, nullable, line)
@@ -189,7 +189,8 @@ def describe_parameters(declared: list[NotebookParameter]) -> str:
     return ", ".join(p.describe() for p in declared) or "none"
 
 
-def check_parameters(notebook: str, declared: list[NotebookParameter], values: dict[str, Any], has_cell: bool = True) -> dict[str, Any]:
+def check_parameters(notebook: str, declared: list[NotebookParameter], values: dict[str, Any], has_cell: bool = True,
+                     untyped: Collection[str] = ()) -> dict[str, Any]:
     """Check parameter values against the parameters cell, before any kernel starts.
 
     Rules (papermill injects the values as Python literals, so they must fit
@@ -212,6 +213,9 @@ def check_parameters(notebook: str, declared: list[NotebookParameter], values: d
         declared: :func:`parse_parameters` of its parameters cell.
         values: the values given.
         has_cell: whether the notebook has a parameters cell.
+        untyped: declared names whose values are not type-checked (Ploomber's
+            ``upstream``, declared as a list of task names and given a dict
+            of their products).
 
     Returns:
         The values to inject (converted as above), in the given order.
@@ -232,7 +236,7 @@ def check_parameters(notebook: str, declared: list[NotebookParameter], values: d
                 problems.append(f"unknown parameter {name!r}")
             checked[name] = value
             continue
-        fitted, ok = _fit(param, value)
+        fitted, ok = (value, True) if name in untyped else _fit(param, value)
         if not ok:
             expected = param.annotation.__name__ + (" or None" if param.nullable else "")  # type: ignore[union-attr]
             problems.append(f"parameter {name!r} must be {expected}, got {type(value).__name__} {value!r}")

@@ -12,6 +12,7 @@ import fsspec
 from partita import Flow, Task
 
 from partita_workbench.notebooks.execute import _read_source, _stem, run_notebook
+from partita_workbench.notebooks.kernels import choose_kernel
 from partita_workbench.notebooks.parameters import NotebookParameter, find_parameters_cell, parse_parameters
 
 __all__ = ["execute_notebook", "notebook_task", "notebook_flow"]
@@ -94,6 +95,7 @@ def notebook_flow(
 
     Raises:
         partita.exceptions.InvalidTarget: the notebook is missing or unreadable.
+        KernelNotFound: its kernel is not installed and no fallback is configured.
     """
     url = str(path)
     local = fsspec.utils.get_protocol(url) == "file"
@@ -101,6 +103,7 @@ def notebook_flow(
         url = str(Path(fsspec.core.url_to_fs(url)[1]).expanduser().resolve())
     notebook = _read_source(url)
     stem = _stem(url)
+    choose_kernel(notebook, kernel_name, fallback_kernel)  # a missing kernel fails here, before any run is recorded
     index = find_parameters_cell(notebook)
     declared = [] if index is None else parse_parameters(notebook.cells[index].source)
     overrides = dict(parameters or {})

@@ -16,6 +16,7 @@ since it decides how many task runs to submit.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import inspect
 import os
 import re
@@ -24,8 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from partita import Flow, Task
-from partita import cache_policies
+from partita import Flow, Task, cache_policies
 from partita.exceptions import InvalidTarget
 
 from partita_workbench.pipelines import steps
@@ -33,6 +33,7 @@ from partita_workbench.pipelines.expressions import ExpressionError, analyze, ev
 from partita_workbench.pipelines.loader import Pipeline, load_pipeline, task_references
 from partita_workbench.pipelines.spec import PARAMETER_TYPES, CacheSpec, PipelineSpec, TaskOptions, TaskSpec
 from partita_workbench.pipelines.targets import resolve_callable
+from partita_workbench.pipelines.yamlio import gc_paused
 
 __all__ = ["compile_pipeline", "task_options", "cache_policy"]
 
@@ -58,6 +59,7 @@ class _Step:
         needs: task keys from ``needs:`` (their futures go to ``wait_for=``).
         map: the ``map:`` list or expression, ``None`` when the task is not mapped.
         map_upstream: task keys the ``map:`` expression references.
+        environment: the pipeline's and the task's ``env:``, for ``${{ env.X }}``.
     """
 
     key: str
@@ -70,6 +72,12 @@ class _Step:
     needs: tuple[str, ...]
     map: Any = None
     map_upstream: tuple[str, ...] = field(default=())
+    environment: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def depends_on(self) -> tuple[str, ...]:
+        """Every task whose future this step needs before it is submitted."""
+        return (*self.upstream, *self.needs, *self.map_upstream)
 
 
 def task_options(defaults: TaskOptions, spec: TaskSpec) -> TaskOptions:
@@ -81,13 +89,19 @@ def task_options(defaults: TaskOptions, spec: TaskSpec) -> TaskOptions:
     return TaskOptions.model_construct(**merged)
 
 
+@functools.lru_cache(maxsize=4096)
+def _function_source(target: Any) -> str:
+    """The source of a task's Python function (its qualified name when the source cannot be read)."""
+    try:
+        return inspect.getsource(target)
+    except (OSError, TypeError):
+        return f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', repr(target))}"
+
+
 def _source_text(spec: TaskSpec, target: Any, folder: Path) -> str | bytes:
     """What stands for a task's code in its cache key."""
     if spec.kind == "python":
-        try:
-            return inspect.getsource(target)
-        except (OSError, TypeError):
-            return f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', repr(target))}"
+        return _function_source(target)
     if spec.kind == "notebook":
         return (folder / spec.notebook).read_bytes()
     if spec.kind == "pipeline":
@@ -161,7 +175,7 @@ def _step(key: str, spec: TaskSpec, pipeline: Pipeline, refresh: bool | frozense
         refresh_cache=True if refresh is True or (refresh and key in refresh) else None,
     )
     task.task_key = f"pipeline:{pipeline.path}:{key}"  # one cache history per pipeline task
-    references = task_references(spec)
+    references = pipeline.references.get(key) or tuple(task_references(spec))
     map_upstream: tuple[str, ...] = ()
     if isinstance(spec.map, str):
         map_upstream = tuple(dict.fromkeys(
@@ -182,6 +196,7 @@ def _step(key: str, spec: TaskSpec, pipeline: Pipeline, refresh: bool | frozense
         needs=tuple(spec.needs),
         map=spec.map,
         map_upstream=map_upstream,
+        environment=env,
     )
 
 
@@ -230,13 +245,37 @@ class _Run:
         self.futures: dict[str, Any] = {}
 
     def values(self, step: _Step) -> dict[str, Any]:
-        env = {**self.env, **step.template.get("env", {})}
+        env = {**self.env, **step.environment}
         values: dict[str, Any] = {"params": {n: self.params[n] for n in step.params}}
         if step.env:
             values["env"] = {n: env[n] for n in step.env if n in env}
         if step.run:
             values["run"] = {n: self.run[n] for n in step.run}
         return values
+
+    def submit_all(self, plan: list[_Step]) -> None:
+        """Submit every step, each once the futures it needs exist.
+
+        A ``map:`` over task results can only be expanded once those tasks
+        have finished; steps that do not depend on it are submitted first,
+        so they run meanwhile.
+        """
+        pending = list(plan)
+        while pending:
+            ready = [s for s in pending if all(d in self.futures for d in s.depends_on) and self._expandable(s)]
+            if not ready:  # every step left waits for a map's upstream to finish
+                blocked = next(s for s in pending if all(d in self.futures for d in s.depends_on))
+                for name in blocked.map_upstream:
+                    _wait(self.futures[name])
+                continue
+            for step in ready:
+                self.futures[step.key] = self.submit(step)
+            pending = [s for s in pending if s.key not in self.futures]
+
+    def _expandable(self, step: _Step) -> bool:
+        if step.map is None or isinstance(step.map, list):
+            return True
+        return all(_done(self.futures[name]) for name in step.map_upstream)
 
     def submit(self, step: _Step) -> Any:
         values = self.values(step)
@@ -279,6 +318,15 @@ class _Run:
         if not isinstance(items, list):
             return None, f"'map:' of task '{step.key}' gave {type(items).__name__}, not a list: '${{{{ {expression} }}}}'"
         return items, None
+
+
+def _done(future: Any) -> bool:
+    return all(f.done() for f in future) if isinstance(future, list) else future.done()
+
+
+def _wait(future: Any) -> None:
+    for one in future if isinstance(future, list) else [future]:
+        one.wait()
 
 
 def _result(future: Any) -> Any:
@@ -325,17 +373,16 @@ def compile_pipeline(pipeline: Pipeline | str | Path, *, refresh: bool | Collect
                 f"the tasks are {', '.join(pipeline.spec.tasks)}"
             )
         refresh = _with_downstream(refresh, pipeline.dependencies)
-    plan = [_step(key, pipeline.spec.tasks[key], pipeline, refresh) for key in pipeline.order]
+    with gc_paused():
+        plan = [_step(key, pipeline.spec.tasks[key], pipeline, refresh) for key in pipeline.order]
     loaded = pipeline
 
     def run_pipeline(**values: Any) -> dict[str, Any]:
         run = _Run(loaded, values)
-        for step in plan:
-            run.futures[step.key] = run.submit(step)
+        run.submit_all(plan)
         for future in run.futures.values():
-            for one in future if isinstance(future, list) else [future]:
-                one.wait()
-        return {key: _result(future) for key, future in run.futures.items()}
+            _wait(future)
+        return {step.key: _result(run.futures[step.key]) for step in plan}
 
     run_pipeline.__name__ = run_pipeline.__qualname__ = re.sub(r"\W", "_", pipeline.name) or "pipeline"
     run_pipeline.__doc__ = pipeline.spec.description or f"Pipeline {pipeline.name} ({pipeline.path.name})."

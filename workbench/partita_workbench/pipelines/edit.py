@@ -29,7 +29,6 @@ Two task layouts are understood:
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -42,25 +41,26 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from partita.exceptions import PipelineEditError
 
+from partita_workbench.pipelines.ploomber.names import default_task_name
+from partita_workbench.pipelines.yamltext import (
+    Indentation,
+    block_children,
+    key_index,
+    scalars,
+    entry_lines,
+    flow_text,
+    inline,
+    item_lines,
+    plain,
+    scalar_text,
+)
 
-__all__ = ["PipelineEditor", "PipelineEditError", "default_task_name"]
+
+__all__ = ["PipelineEditor", "PipelineEditError"]
 
 PathLike = Sequence[str | int] | str
 
 _EXPRESSION = re.compile(r"\$\{\{((?:(?!\}\}).)*)\}\}", re.DOTALL)
-
-
-@dataclass(frozen=True)
-class _Style:
-    """Indentation of the file, for emitting new block content like its neighbours.
-
-    Attributes:
-        mapping: columns a nested mapping is indented by.
-        offset: columns from a key to the ``-`` of its block sequence.
-    """
-
-    mapping: int = 2
-    offset: int = 2
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ class PipelineEditor:
         parent = self._resolve(steps[:-1])
         last = steps[-1]
         if isinstance(parent, MappingNode):
-            index = _key_index(parent, last)
+            index = key_index(parent, last)
             if index is None:
                 self._apply(self._insert_entry(parent, last, value))
             else:
@@ -163,7 +163,7 @@ class PipelineEditor:
         steps = _steps(path)
         parent = self._resolve(steps[:-1])
         last = steps[-1]
-        if isinstance(parent, MappingNode) and (index := _key_index(parent, last)) is not None:
+        if isinstance(parent, MappingNode) and (index := key_index(parent, last)) is not None:
             self._apply([self._remove_entry(parent, index)])
         elif isinstance(parent, SequenceNode) and isinstance(last, int) and 0 <= last < len(parent.value):
             self._apply([self._remove_item(parent, last)])
@@ -208,7 +208,7 @@ class PipelineEditor:
             (other, scalar)
             for other, task in self._tasks()
             if other != name
-            for scalar in _scalars(task)
+            for scalar in scalars(task)
             if _references(scalar.value, name)
         ]
         if users:
@@ -221,7 +221,7 @@ class PipelineEditor:
                 self._drop_dependency(other, name)
         container = self._tasks_node()
         if isinstance(container, MappingNode):
-            self._apply([self._remove_entry(container, _key_index(container, name))])
+            self._apply([self._remove_entry(container, key_index(container, name))])
         else:
             self._apply([self._remove_item(container, self.task_names().index(name))])
 
@@ -240,20 +240,20 @@ class PipelineEditor:
         for other, task in self._tasks():
             if other == old:
                 if isinstance(container, MappingNode):
-                    key = container.value[_key_index(container, old)][0]
-                    edits.append(_Edit(key.start_mark.index, key.end_mark.index, _scalar_text(new, key)))
+                    key = container.value[key_index(container, old)][0]
+                    edits.append(_Edit(key.start_mark.index, key.end_mark.index, scalar_text(new, key)))
                 else:
-                    index = _key_index(task, "name")
+                    index = key_index(task, "name")
                     if index is None:
                         edits.extend(self._insert_entry(task, "name", new))
                     else:
                         value = task.value[index][1]
-                        edits.append(_Edit(value.start_mark.index, value.end_mark.index, _scalar_text(new, value)))
+                        edits.append(_Edit(value.start_mark.index, value.end_mark.index, scalar_text(new, value)))
             deps = self._dependency_node(task)
             for scalar in [deps] if isinstance(deps, ScalarNode) else (deps.value if deps is not None else []):
                 if isinstance(scalar, ScalarNode) and scalar.value == old:
-                    edits.append(_Edit(scalar.start_mark.index, scalar.end_mark.index, _scalar_text(new, scalar)))
-            for scalar in _scalars(task):
+                    edits.append(_Edit(scalar.start_mark.index, scalar.end_mark.index, scalar_text(new, scalar)))
+            for scalar in scalars(task):
                 if _references(scalar.value, old):
                     edits.append(self._rewrite_references(scalar, old, new))
         self._apply(edits)
@@ -285,7 +285,7 @@ class PipelineEditor:
         root = self._root
         if isinstance(root, SequenceNode):
             return root
-        if isinstance(root, MappingNode) and (index := _key_index(root, "tasks")) is not None:
+        if isinstance(root, MappingNode) and (index := key_index(root, "tasks")) is not None:
             node = root.value[index][1]
             if isinstance(node, (MappingNode, SequenceNode)):
                 return node
@@ -322,7 +322,7 @@ class PipelineEditor:
     def _dependency_node(self, task: Node) -> Node | None:
         if not isinstance(task, MappingNode):
             return None
-        index = _key_index(task, self._dependency_key())
+        index = key_index(task, self._dependency_key())
         return None if index is None else task.value[index][1]
 
     def _drop_dependency(self, task: str, upstream: str) -> None:
@@ -370,7 +370,7 @@ class PipelineEditor:
     def _resolve(self, steps: Sequence[str | int]) -> Node:
         node = self._root
         for depth, step in enumerate(steps):
-            if isinstance(node, MappingNode) and (index := _key_index(node, step)) is not None:
+            if isinstance(node, MappingNode) and (index := key_index(node, step)) is not None:
                 node = node.value[index][1]
             elif isinstance(node, SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
                 node = node.value[step]
@@ -382,14 +382,14 @@ class PipelineEditor:
         mark = node.start_mark
         return f"{self.path or '<text>'}:{mark.line + 1}:{mark.column + 1}: {message}"
 
-    def _style(self) -> _Style:
+    def _style(self) -> Indentation:
         mapping = offset = None
-        for parent_col, node in _block_children(self._root):
+        for parent_col, node in block_children(self._root):
             if isinstance(node, MappingNode) and mapping is None and parent_col is not None:
                 mapping = node.start_mark.column - parent_col
             if isinstance(node, SequenceNode) and offset is None and parent_col is not None:
                 offset = self._dash_column(node, 0) - parent_col
-        return _Style(mapping=mapping if mapping and mapping > 0 else 2, offset=offset if offset is not None and offset >= 0 else 2)
+        return Indentation(mapping=mapping if mapping and mapping > 0 else 2, offset=offset if offset is not None and offset >= 0 else 2)
 
     # -- text positions -----------------------------------------------------------------
 
@@ -456,33 +456,33 @@ class PipelineEditor:
 
     def _insert_entry(self, mapping: MappingNode, key: str | int, value: Any) -> list[_Edit]:
         if mapping.flow_style or not mapping.value:
-            updated = {k.value: _plain(v) for k, v in mapping.value} | {key: value}
-            return [_Edit(mapping.start_mark.index, mapping.end_mark.index, _flow(updated))]
+            updated = {k.value: plain(v) for k, v in mapping.value} | {key: value}
+            return [_Edit(mapping.start_mark.index, mapping.end_mark.index, flow_text(updated))]
         column = mapping.value[0][0].start_mark.column
         end = self._entry_span(mapping, len(mapping.value) - 1)[1]
-        return [self._insert_at(end, _entry_lines(key, value, column, self._style()))]
+        return [self._insert_at(end, entry_lines(key, value, column, self._style()))]
 
     def _append_item(self, seq: SequenceNode, value: Any) -> list[_Edit]:
         if seq.flow_style or not seq.value:
-            updated = [_plain(item) for item in seq.value] + [value]
-            return [_Edit(seq.start_mark.index, seq.end_mark.index, _flow(updated))]
+            updated = [plain(item) for item in seq.value] + [value]
+            return [_Edit(seq.start_mark.index, seq.end_mark.index, flow_text(updated))]
         column = self._dash_column(seq, 0)
         end = self._item_span(seq, len(seq.value) - 1)[1]
-        return [self._insert_at(end, _item_lines(value, column, self._style()))]
+        return [self._insert_at(end, item_lines(value, column, self._style()))]
 
     def _replace_value(self, node: Node, value: Any, mapping: MappingNode, index: int) -> _Edit:
         key = mapping.value[index][0]
-        if _inline(value) and (isinstance(node, ScalarNode) or node.flow_style):
-            text = _scalar_text(value, node) if isinstance(node, ScalarNode) else _flow(value)
+        if inline(value) and (isinstance(node, ScalarNode) or node.flow_style):
+            text = scalar_text(value, node) if isinstance(node, ScalarNode) else flow_text(value)
             if isinstance(node, ScalarNode) and node.style in ("|", ">"):
                 start, end = node.start_mark.index, self._block_end(node, key.start_mark.column)
                 return _Edit(start, end, text + self._newline())
             return _Edit(node.start_mark.index, node.end_mark.index, text)
         if mapping.flow_style:
-            updated = {k.value: _plain(v) for k, v in mapping.value} | {key.value: value}
-            return _Edit(mapping.start_mark.index, mapping.end_mark.index, _flow(updated))
+            updated = {k.value: plain(v) for k, v in mapping.value} | {key.value: value}
+            return _Edit(mapping.start_mark.index, mapping.end_mark.index, flow_text(updated))
         start, end = self._entry_span(mapping, index)
-        lines = _entry_lines(key.value, value, key.start_mark.column, self._style())
+        lines = entry_lines(key.value, value, key.start_mark.column, self._style())
         if self._after_dash(key):  # "- key: ..." keeps its dash
             start, lines[0] = key.start_mark.index, lines[0].lstrip(" ")
         return _Edit(start, end, self._lines(lines))
@@ -494,18 +494,18 @@ class PipelineEditor:
     def _replace_item(self, seq: SequenceNode, index: int, value: Any) -> _Edit:
         node = seq.value[index]
         if seq.flow_style:
-            updated = [_plain(item) for item in seq.value]
+            updated = [plain(item) for item in seq.value]
             updated[index] = value
-            return _Edit(seq.start_mark.index, seq.end_mark.index, _flow(updated))
-        if _inline(value) and isinstance(node, ScalarNode):
-            return _Edit(node.start_mark.index, node.end_mark.index, _scalar_text(value, node))
+            return _Edit(seq.start_mark.index, seq.end_mark.index, flow_text(updated))
+        if inline(value) and isinstance(node, ScalarNode):
+            return _Edit(node.start_mark.index, node.end_mark.index, scalar_text(value, node))
         start, end = self._item_span(seq, index)
-        return _Edit(start, end, self._lines(_item_lines(value, self._dash_column(seq, index), self._style())))
+        return _Edit(start, end, self._lines(item_lines(value, self._dash_column(seq, index), self._style())))
 
     def _remove_entry(self, mapping: MappingNode, index: int) -> _Edit:
         if mapping.flow_style:
-            updated = {k.value: _plain(v) for i, (k, v) in enumerate(mapping.value) if i != index}
-            return _Edit(mapping.start_mark.index, mapping.end_mark.index, _flow(updated))
+            updated = {k.value: plain(v) for i, (k, v) in enumerate(mapping.value) if i != index}
+            return _Edit(mapping.start_mark.index, mapping.end_mark.index, flow_text(updated))
         if len(mapping.value) == 1 and mapping is not self._root:
             # the mapping would be empty: leave an explicit empty mapping
             start, end = self._entry_span(mapping, 0)
@@ -517,8 +517,8 @@ class PipelineEditor:
 
     def _remove_item(self, seq: SequenceNode, index: int) -> _Edit:
         if seq.flow_style:
-            updated = [_plain(item) for i, item in enumerate(seq.value) if i != index]
-            return _Edit(seq.start_mark.index, seq.end_mark.index, _flow(updated))
+            updated = [plain(item) for i, item in enumerate(seq.value) if i != index]
+            return _Edit(seq.start_mark.index, seq.end_mark.index, flow_text(updated))
         if len(seq.value) == 1 and seq is not self._root:
             start, end = self._item_span(seq, 0)
             return self._replace_collection(seq, start, end, "[]")
@@ -565,37 +565,6 @@ def _show(steps: Sequence[str | int]) -> str:
     return "".join(f"[{s}]" if isinstance(s, int) else (f".{s}" if i else str(s)) for i, s in enumerate(steps)) or "<root>"
 
 
-def _key_index(mapping: Node, key: str | int) -> int | None:
-    if not isinstance(mapping, MappingNode):
-        return None
-    for index, (key_node, _) in enumerate(mapping.value):
-        if isinstance(key_node, ScalarNode) and key_node.value == str(key):
-            return index
-    return None
-
-
-def _block_children(node: Node, parent_col: int | None = None) -> Iterator[tuple[int | None, Node]]:
-    if isinstance(node, MappingNode) and not node.flow_style:
-        for key, value in node.value:
-            if isinstance(value, (MappingNode, SequenceNode)) and not value.flow_style and value.start_mark.line > key.start_mark.line:
-                yield key.start_mark.column, value
-            yield from _block_children(value, key.start_mark.column)
-    elif isinstance(node, SequenceNode) and not node.flow_style:
-        for item in node.value:
-            yield from _block_children(item, None)
-
-
-def _scalars(node: Node) -> Iterator[ScalarNode]:
-    if isinstance(node, ScalarNode):
-        yield node
-    elif isinstance(node, MappingNode):
-        for key, value in node.value:
-            yield from _scalars(value)
-    elif isinstance(node, SequenceNode):
-        for item in node.value:
-            yield from _scalars(item)
-
-
 def _task_reference(name: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w.-])tasks\.{re.escape(name)}(?=[.\[\s|}}]|$)")
 
@@ -614,104 +583,3 @@ def _ploomber_name(item: Node, index: int) -> str:
             if key.value == "source" and isinstance(value, ScalarNode):
                 return default_task_name(value.value)
     return f"<task {index}>"
-
-
-SOURCE_SUFFIXES = (".py", ".ipynb", ".r", ".R", ".Rmd", ".sql", ".sh")
-"""File extensions of Ploomber task sources; any other ``source`` is a dotted path to a function."""
-
-
-def default_task_name(source: str) -> str:
-    """Ploomber's default task name: a source file's stem, a function's name.
-
-    ``scripts/clean.py`` → ``clean``; ``my_module.get_raw_data`` → ``get_raw_data``
-    (Ploomber's Spec API: "if missing, inferred from the task's source").
-    """
-    path = Path(source)
-    if path.suffix in SOURCE_SUFFIXES:
-        return path.stem
-    return source.rsplit(".", 1)[-1]
-
-
-def _plain(node: Node) -> Any:
-    """A composed node back to plain data (for re-emitting a flow collection)."""
-    if isinstance(node, MappingNode):
-        return {k.value: _plain(v) for k, v in node.value}
-    if isinstance(node, SequenceNode):
-        return [_plain(item) for item in node.value]
-    return _Verbatim(node)
-
-
-class _Verbatim:
-    """A scalar kept as it was written (quotes and all) when its collection is re-emitted."""
-
-    def __init__(self, node: ScalarNode) -> None:
-        self.node = node
-
-
-def _inline(value: Any) -> bool:
-    """Whether ``value`` is written on the key's line (a scalar or a short flat list)."""
-    if isinstance(value, (dict, Mapping)):
-        return not value
-    if isinstance(value, (list, tuple)):
-        return all(not isinstance(item, (dict, list, tuple, Mapping)) for item in value)
-    return True
-
-
-def _scalar_text(value: Any, like: ScalarNode | None = None) -> str:
-    """YAML text of a scalar; a string keeps the quote style of the node it replaces."""
-    if isinstance(value, _Verbatim):
-        node = value.node
-        return _scalar_text(node.value, node) if node.style not in ("|", ">") else _scalar_text(node.value)
-    if isinstance(value, bool) and like is not None and like.tag.endswith(":bool") and like.value[:1].isupper():
-        return ("True" if value else "False") if like.value[1:2].islower() else ("TRUE" if value else "FALSE")
-    if isinstance(value, str) and like is not None and like.style in ("'", '"'):
-        if like.style == "'":
-            return "'" + value.replace("'", "''") + "'"
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-    yaml = YAML(typ="safe", pure=True)
-    yaml.default_flow_style = True
-    yaml.width = 1 << 30
-    buffer = io.StringIO()
-    yaml.dump([value], buffer)
-    text = buffer.getvalue().strip()
-    return text[1:-1]
-
-
-def _flow(value: Any) -> str:
-    if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{_scalar_text(k)}: {_flow(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_flow(item) for item in value) + "]"
-    return _scalar_text(value)
-
-
-def _entry_lines(key: Any, value: Any, column: int, style: _Style) -> list[str]:
-    pad = " " * column
-    head = f"{pad}{_scalar_text(key)}:"
-    if _inline(value):
-        return [f"{head} {_flow(value)}"]
-    if isinstance(value, Mapping):
-        lines = [head]
-        for sub_key, sub_value in value.items():
-            lines.extend(_entry_lines(sub_key, sub_value, column + style.mapping, style))
-        return lines
-    lines = [head]
-    for item in value:
-        lines.extend(_item_lines(item, column + style.offset, style))
-    return lines
-
-
-def _item_lines(value: Any, column: int, style: _Style) -> list[str]:
-    pad = " " * column
-    if _inline(value) and not (isinstance(value, Mapping) and value):
-        return [f"{pad}- {_flow(value)}"]
-    if isinstance(value, Mapping):
-        lines: list[str] = []
-        for sub_key, sub_value in value.items():
-            lines.extend(_entry_lines(sub_key, sub_value, column + 2, style))
-        lines[0] = f"{pad}- " + lines[0][column + 2 :]
-        return lines
-    lines = [f"{pad}-"]
-    for item in value:
-        lines.extend(_item_lines(item, column + 2, style))
-    return lines

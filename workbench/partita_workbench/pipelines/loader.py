@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ from partita_workbench.pipelines.expressions import Reference, analyze, find_exp
 from partita_workbench.pipelines.graph import topological_order
 from partita_workbench.pipelines.spec import PipelineSpec, TaskSpec
 from partita_workbench.pipelines.validate import Problem, format_problems, position_problems, validate_document
-from partita_workbench.pipelines.yamlio import YamlSyntaxError, load_plain, parse_yaml
+from partita_workbench.pipelines.yamlio import YamlSyntaxError, gc_paused, load_plain, parse_yaml
 
 __all__ = ["Pipeline", "load_pipeline", "task_dependencies", "task_references", "referenced_names", "pipeline_problems"]
 
@@ -28,6 +28,8 @@ class Pipeline:
         dependencies: ``{task: tasks it waits for}`` from ``needs:`` and
             ``${{ tasks.NAME.result }}`` references.
         order: task keys in a topological order (ties in file order).
+        references: ``{task: what its expressions reference}``, see
+            :func:`task_references`.
     """
 
     spec: PipelineSpec
@@ -35,6 +37,7 @@ class Pipeline:
     text: str
     dependencies: dict[str, frozenset[str]]
     order: tuple[str, ...]
+    references: dict[str, tuple[Reference, ...]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -76,10 +79,14 @@ def referenced_names(task: TaskSpec, scope: str) -> list[str]:
     return [ref.name for ref in task_references(task) if ref.scope == scope]
 
 
-def task_dependencies(spec: PipelineSpec) -> dict[str, frozenset[str]]:
-    """``{task: tasks it depends on}`` from ``needs:`` and task references."""
+def task_dependencies(
+    spec: PipelineSpec, references: dict[str, tuple[Reference, ...]] | None = None
+) -> dict[str, frozenset[str]]:
+    """``{task: tasks it depends on}`` from ``needs:`` and task references (computed unless given)."""
+    if references is None:
+        references = {key: tuple(task_references(task)) for key, task in spec.tasks.items()}
     return {
-        key: frozenset(task.needs) | frozenset(referenced_names(task, "tasks"))
+        key: frozenset(task.needs) | frozenset(ref.name for ref in references[key] if ref.scope == "tasks")
         for key, task in spec.tasks.items()
     }
 
@@ -87,9 +94,16 @@ def task_dependencies(spec: PipelineSpec) -> dict[str, frozenset[str]]:
 def pipeline_problems(path: str | Path) -> list[str]:
     """Every problem of a pipeline file, as ``path:line:col: message`` lines (empty when valid).
 
+    A Ploomber ``pipeline.yaml`` is checked as one
+    (:func:`partita_workbench.pipelines.ploomber.ploomber_problems`).
+
     Raises:
         partita.exceptions.InvalidTarget: the file does not exist or cannot be read.
     """
+    from partita_workbench.pipelines.ploomber import is_ploomber_file, ploomber_problems
+
+    if is_ploomber_file(path):
+        return ploomber_problems(path)
     try:
         load_pipeline(path)
     except ValidationError as exc:
@@ -116,7 +130,11 @@ def load_pipeline(path: str | Path, *, _stack: tuple[Path, ...] = ()) -> Pipelin
         partita.exceptions.ValidationError: every problem found, one
             ``path:line:col: message`` line each (``path`` as given).
     """
-    shown = Path(path)
+    with gc_paused():
+        return _load(Path(path), _stack)
+
+
+def _load(shown: Path, _stack: tuple[Path, ...]) -> Pipeline:
     absolute = shown.expanduser().resolve()
     if not absolute.is_file():
         raise InvalidTarget(f"pipeline file '{shown}' not found")
@@ -131,13 +149,15 @@ def load_pipeline(path: str | Path, *, _stack: tuple[Path, ...] = ()) -> Pipelin
     spec, problems = validate_document(document, absolute.parent, stack=(*_stack, absolute))
     if spec is None:
         raise ValidationError(format_problems(shown, _positioned(text, problems)))
-    dependencies = task_dependencies(spec)
+    references = {key: tuple(task_references(task)) for key, task in spec.tasks.items()}
+    dependencies = task_dependencies(spec, references)
     return Pipeline(
         spec=spec,
         path=absolute,
         text=text,
         dependencies=dependencies,
         order=tuple(topological_order(dependencies)),
+        references=references,
     )
 
 

@@ -106,9 +106,10 @@ def _notebook_value(value: Any) -> Any:
 
 def notebook_function(notebook: Path, kernel: str | None, cwd: Path | None) -> TaskFunction:
     """The task function of a ``notebook:`` task; its result is the executed notebook's path."""
-    from partita_workbench.notebooks.execute import run_notebook
 
     def body(template: dict[str, Any], namespace: dict[str, Any]) -> Any:
+        from partita_workbench.notebooks.execute import run_notebook  # papermill: only when a notebook runs
+
         parameters = _notebook_value(render(template["args"], namespace))
         return run_notebook(notebook, parameters, kernel_name=kernel, cwd=cwd)
 

@@ -74,8 +74,15 @@ def _load_file(path: Path) -> ModuleType:
     return module
 
 
+_RESOLVED: dict[tuple[str, str], Callable[..., Any]] = {}
+
+
 def resolve_callable(reference: str, folder: Path) -> Callable[..., Any]:
-    """Import the callable named by a ``python:`` value.
+    """Import the callable named by a ``python:`` value (remembered per reference and folder).
+
+    A module is imported once per process (Python's own rule); so the
+    callable found for ``(reference, folder)`` is remembered too, which makes
+    validating and compiling a pipeline with many tasks on one module cheap.
 
     Args:
         reference: ``"module:function"`` or ``"file.py:function"``.
@@ -90,6 +97,15 @@ def resolve_callable(reference: str, folder: Path) -> Callable[..., Any]:
             module that fails to import (the message carries the import
             error), missing attribute or an attribute that is not callable.
     """
+    remembered = _RESOLVED.get((reference, str(folder)))
+    if remembered is not None:
+        return remembered
+    target = _resolve(reference, folder)
+    _RESOLVED[(reference, str(folder))] = target
+    return target
+
+
+def _resolve(reference: str, folder: Path) -> Callable[..., Any]:
     module_part, sep, attr_path = reference.partition(":")
     if not sep or not module_part.strip() or not attr_path.strip():
         raise InvalidTarget(

@@ -19,12 +19,13 @@ Two passes:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pydantic
+from ruamel.yaml.comments import TaggedScalar
 
 from partita_workbench.pipelines.spec import (
     PARAMETER_TYPES,
@@ -87,14 +88,27 @@ def validate_document(document: Any, folder: Path, *, stack: tuple[Path, ...] = 
 
     if not isinstance(document, dict):
         return None, [Problem((), "a pipeline must be a mapping with 'name:' and 'tasks:' keys")]
-    problems: list[Problem] = []
+    problems: list[Problem] = list(_tagged(document, ()))
+    tagged = {p.where for p in problems}
     spec: PipelineSpec | None = None
     try:
         spec = PipelineSpec.model_validate(document)
     except pydantic.ValidationError as exc:
-        problems.extend(_from_pydantic(exc.errors(), document))
+        problems.extend(p for p in _from_pydantic(exc.errors(), document) if p.where not in tagged)
     problems.extend(check_document(document, folder, stack))
     return (spec if not problems else None), problems
+
+
+def _tagged(node: Any, where: tuple[Any, ...]) -> Iterator[Problem]:
+    """Values with a YAML tag other than the standard ones (``!env x``): not part of the format."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _tagged(value, (*where, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _tagged(value, (*where, index))
+    elif isinstance(node, TaggedScalar):
+        yield Problem(where, f"YAML tag '{node.tag}' is not supported in a pipeline; write the value without it")
 
 
 # -- pass 1: pydantic errors → paths ---------------------------------------------------

@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from partita.exceptions import RunError
+from partita.exceptions import InvalidTarget, RunError
 from partita_workbench.pipelines.ploomber import compile_ploomber, load_ploomber
 
 pytestmark = pytest.mark.timeout(240)
@@ -86,6 +86,19 @@ def test_second_run_is_cached_and_a_change_reruns_that_task_and_its_downstream(p
     assert json.loads((folder / "output" / "summary.json").read_text()) == {"count": 2, "total": 6}
 
 
+def test_refresh_runs_named_tasks_and_their_downstream(project, fresh_home, task_run_details):
+    folder = project("basic")
+    assert compile_ploomber(folder / "pipeline.yaml")(return_state=True).is_completed()
+    state = compile_ploomber(folder / "pipeline.yaml", refresh=["clean"])(return_state=True)
+    assert task_run_details(state) == {
+        "load": ("Cached", None),
+        "clean": ("Completed", "refresh asked"),
+        "report": ("Completed", "refresh asked"),
+    }
+    with pytest.raises(InvalidTarget, match=r"cannot refresh unknown task\(s\) clear; the tasks are load, clean, report"):
+        compile_ploomber(folder / "pipeline.yaml", refresh=["clear"])
+
+
 def test_a_missing_product_runs_its_task_again(project, fresh_home, task_run_details):
     folder = project("basic")
     assert compile_ploomber(folder / "pipeline.yaml")(return_state=True).is_completed()
@@ -98,6 +111,14 @@ def test_a_missing_product_runs_its_task_again(project, fresh_home, task_run_det
     # products back: the stored run is used again
     again = compile_ploomber(folder / "pipeline.yaml")(return_state=True)
     assert {name: d[0] for name, d in task_run_details(again).items()} == {"load": "Cached", "clean": "Cached", "report": "Cached"}
+    # an upstream product gone: that task and its downstream run
+    (folder / "output" / "numbers.csv").unlink()
+    rebuilt = compile_ploomber(folder / "pipeline.yaml")(return_state=True)
+    assert task_run_details(rebuilt) == {
+        "load": ("Completed", "products changed"),
+        "clean": ("Completed", "upstream changed"),
+        "report": ("Completed", "upstream changed"),
+    }
 
 
 def test_a_task_that_does_not_write_its_product_fails_naming_it(project, fresh_home, task_run_details):
@@ -110,6 +131,21 @@ def test_a_task_that_does_not_write_its_product_fails_naming_it(project, fresh_h
     assert message["load"][0] == "Failed"
     with pytest.raises(RunError, match=r"task 'load' finished without writing its product 'data' \(.*output/numbers.csv\)"):
         state.result()
+
+
+def test_a_failing_cell_names_the_script_line(project, fresh_home, task_run_details):
+    folder = project("basic")
+    script = folder / "scripts" / "clean.py"
+    script.write_text(script.read_text().replace("odd = [n for n in numbers if n % 2]", "odd = [n for n in numbers if n % 2]\nodd = 1 / 0"))
+    state = compile_ploomber(folder / "pipeline.yaml")(return_state=True)
+    assert state.is_failed()
+    assert task_run_details(state)["report"][0] == "NotReady"
+    executed = folder / "output" / "clean.ipynb"
+    assert state.message == (
+        "TaskCellError: task 'clean' failed in cell 3, which starts at clean.py:13: ZeroDivisionError: "
+        f"division by zero (partially executed notebook: {executed})"
+    )
+    assert executed.is_file() and not (folder / "output" / "clean.html").exists()
 
 
 def test_grid_wildcards_script_runner_and_env(project, fresh_home, task_run_details):
@@ -130,3 +166,33 @@ def test_grid_wildcards_script_runner_and_env(project, fresh_home, task_run_deta
     # ScriptRunner: no notebook; env.yaml placeholder rendered; wildcard upstream grouped
     assert (out / "combined.txt").read_text() == "Powers: 1 4 9 | 8 27\n"
     assert not list(out.glob("*.ipynb"))
+
+
+def test_list_spec_with_an_old_notebook_as_its_only_product(project, fresh_home):
+    folder = project("legacy")
+    state = compile_ploomber(folder / "pipeline.yaml")(return_state=True)
+    assert state.is_completed(), state.message
+    executed = nbformat.read(str(folder / "executed" / "simple.ipynb"), as_version=4)
+    outputs = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
+    assert "hello from Ploomber" in outputs
+    assert 'msg = "hello from Ploomber"' in _injected(folder / "executed" / "simple.ipynb")
+
+
+def test_env_yaml_keys_are_flow_parameters(project, fresh_home):
+    folder = project("grid")
+    flow = compile_ploomber(folder / "pipeline.yaml")
+    assert str(flow.signature) == "(*, title: str = 'Powers')"
+    state = flow(title="Cubes and squares", return_state=True)
+    assert state.is_completed(), state.message
+    assert (folder / "out" / "combined.txt").read_text() == "Cubes and squares: 1 4 9 | 8 27\n"
+
+
+def test_function_tasks_are_called_with_product_upstream_and_params(project, fresh_home, task_run_details):
+    folder = project("functions")
+    state = compile_ploomber(folder / "pipeline.yaml")(return_state=True)
+    assert state.is_completed(), state.message
+    assert (folder / "output" / "numbers.json").read_text() == "[1, 2, 3, 4]"
+    assert (folder / "output" / "total.txt").read_text() == "10"
+    assert (folder / "output" / "report.txt").read_text() == "total = 10\n"
+    again = compile_ploomber(folder / "pipeline.yaml")(return_state=True)
+    assert {name: d[0] for name, d in task_run_details(again).items()} == {"make_numbers": "Cached", "total": "Cached", "report": "Cached"}

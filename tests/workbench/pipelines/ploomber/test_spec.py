@@ -33,6 +33,7 @@ def test_detects_ploomber_specs_and_not_partita_pipelines():
     assert is_ploomber_spec({"tasks": [{"source": "a.py"}]})
     assert is_ploomber_spec({"meta": {"extract_upstream": False}})
     assert not is_ploomber_spec({"name": "p", "tasks": {"a": {"shell": "echo"}}})
+    assert not is_ploomber_spec({"name": "p", "tasks": [{"shell": "echo"}]})  # a Partita pipeline with a mistake
     assert not is_ploomber_spec("text")
     found = {p.relative_to(CASES).as_posix() for p in CASES.rglob("*.y*ml") if is_ploomber_file(p)}
     assert found == {
@@ -102,9 +103,9 @@ def test_unsupported_keys_sources_and_classes_are_named(monkeypatch):
     assert problems("unsupported.yaml", monkeypatch) == [
         "unsupported.yaml:1:1: unsupported Ploomber key 'clients': Partita does not support database clients (SQL tasks); remove it",
         "unsupported.yaml:4:3: unsupported Ploomber key 'source_loader' in 'meta': Partita does not support loading sources from a package; remove it",
-        "unsupported.yaml:7:13: unsupported source 'queries/clean.sql' in task 'clean': Partita does not run SQL tasks; use a .py script or a .ipynb notebook",
-        "unsupported.yaml:9:13: unsupported source 'functions.get_data' in task 'get_data': Partita does not run Python function tasks (PythonCallable); use a .py script or a .ipynb notebook",
-        "unsupported.yaml:12:12: unsupported task class 'SQLDump' in task 'ok': Partita runs NotebookRunner and ScriptRunner tasks",
+        "unsupported.yaml:7:13: unsupported source 'queries/clean.sql' in task 'clean': Partita does not run SQL tasks; use a .py script, a .ipynb notebook or a function",
+        "unsupported.yaml:9:13: task 'get_data': function 'functions.get_data': cannot import 'functions': ModuleNotFoundError: No module named 'functions'",
+        "unsupported.yaml:12:12: unsupported task class 'SQLDump' in task 'ok': Partita runs NotebookRunner, ScriptRunner, PythonCallable tasks",
         "unsupported.yaml:17:5: unsupported Ploomber key 'on_finish' in task 'hooked': Partita does not support task hooks; remove it",
         "unsupported.yaml:20:20: unsupported product class 'SQLRelation' in task 'other-product': Partita writes File products only",
     ]
@@ -134,6 +135,14 @@ def test_upstream_problems_point_into_the_scripts(monkeypatch):
         "no_parameters.py:1:1: task 'no_parameters': 'no_parameters.py' has no cell tagged 'parameters'; add one "
         "(mark it with # %% tags=[\"parameters\"]) declaring upstream = [...] and product = None, as Ploomber requires",
         "uses_unknown.py:5:1: task 'uses_unknown' uses unknown upstream task 'declared_here'; did you mean 'declared-here'?",
+    ]
+
+
+def test_function_task_problems(monkeypatch):
+    assert problems("functions.yaml", monkeypatch) == [
+        "functions.yaml:6:12: task 'not-a-function' of class PythonCallable needs a dotted path to a function as 'source:'",
+        "functions.yaml:8:13: task 'missing_function': function 'helpers.missing_function': 'helpers' has no attribute 'missing_function'",
+        "functions.yaml:12:5: 'kernelspec_name' is for notebook and script tasks, not for function task 'double'",
     ]
 
 
@@ -182,8 +191,31 @@ def test_graph_document_has_the_canonical_form():
     json.dumps(document)  # JSON-able
 
 
+def test_function_tasks_in_the_graph_document():
+    document = graph_document(PLOOMBER / "functions" / "pipeline.yaml")
+    assert [(t["name"], t["kind"]) for t in document["tasks"]] == [("make_numbers", "python"), ("total", "python"), ("report", "notebook")]
+    assert document["edges"][0] == {
+        "from": "make_numbers", "to": "total", "via": [{"kind": "argument", "name": "upstream", "line": 12, "cell": None}],
+    }
+
+
 def test_yaml_upstream_edges_are_needs():
     document = graph_document(PLOOMBER / "grid" / "pipeline.yaml")
     into_combine = [e for e in document["edges"] if e["to"] == "combine"]
     assert [e["from"] for e in into_combine] == ["cube-2", "cube-3", "square-0", "square-1", "square-2"]
     assert into_combine[0]["via"] == [{"kind": "needs", "name": "cube-2", "line": 28, "cell": None}]
+
+
+def test_env_yaml_problems_and_overrides(tmp_path: Path):
+    folder = tmp_path / "p"
+    shutil.copytree(PLOOMBER / "grid", folder)
+    assert load_ploomber(folder / "pipeline.yaml", env={"title": "T"}).tasks["combine"].params == {"title": "T"}
+    with pytest.raises(ValidationError) as info:
+        load_ploomber(folder / "pipeline.yaml", env={"colour": "red"})
+    assert info.value.problems == [
+        f"{folder / 'env.yaml'}:1:1: unknown parameter(s) colour: a Ploomber pipeline's parameters are the keys of its env.yaml"
+    ]
+    (folder / "env.yaml").write_text("title: [unclosed\n")
+    [problem] = ploomber_problems(folder / "pipeline.yaml")
+    assert problem.startswith(f"{folder / 'env.yaml'}:2:1: invalid YAML:")
+    assert graph_document(PLOOMBER / "grid" / "pipeline.yaml")["parameters"] == {"title": {"type": "string", "default": "Powers"}}

@@ -6,34 +6,35 @@ cell; products are written where Ploomber writes them (paths relative to the
 ``pipeline.yaml`` folder) and the same ``product`` / ``upstream`` / ``params``
 values are injected. What is supported is listed in :mod:`.spec`.
 
->>> if is_ploomber_spec(document):                     # doctest: +SKIP
+>>> if is_ploomber_file(path):                        # doctest: +SKIP
 ...     flow = compile_ploomber(load_ploomber(path))
 
-* :func:`is_ploomber_spec` — tell a Ploomber spec from a Partita pipeline;
+* :func:`is_ploomber_spec` / :func:`is_ploomber_file` — tell a Ploomber spec
+  from a Partita pipeline;
 * :func:`load_ploomber` — read and check it (every problem as ``file:line:col``);
 * :func:`ploomber_problems` — the same check as a list of problem lines;
 * :func:`compile_ploomber` — the :class:`partita.Flow` that runs it;
 * :func:`graph_document` — its canonical graph document.
 
-``compile_ploomber`` and ``graph_document`` are imported lazily (they need the
-SDK engine); detection and checks do not.
+Everything is imported on first use (reading sources needs nbformat and
+jupytext; compiling needs the SDK engine).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
-
-from partita_workbench.pipelines.ploomber.spec import (
-    PloomberPipeline,
-    PloomberTask,
-    is_ploomber_spec,
-    load_ploomber,
-    ploomber_problems,
-)
 
 if TYPE_CHECKING:
     from partita_workbench.pipelines.ploomber.compiler import compile_ploomber, graph_document
+    from partita_workbench.pipelines.ploomber.spec import (
+        PloomberPipeline,
+        PloomberTask,
+        is_ploomber_file,
+        is_ploomber_spec,
+        load_ploomber,
+        ploomber_problems,
+    )
 
 __all__ = [
     "PloomberPipeline",
@@ -46,20 +47,14 @@ __all__ = [
     "graph_document",
 ]
 
-
-def is_ploomber_file(path: str | Path) -> bool:
-    """Whether a YAML file holds a Ploomber spec (``False`` when it cannot be parsed)."""
-    from partita_workbench.pipelines.yamlio import YamlSyntaxError, read_yaml
-
-    try:
-        return is_ploomber_spec(read_yaml(Path(path)))
-    except (YamlSyntaxError, OSError, UnicodeDecodeError):
-        return False
+_HOMES = {
+    "compile_ploomber": "compiler",
+    "graph_document": "compiler",
+    **{name: "spec" for name in ("PloomberPipeline", "PloomberTask", "is_ploomber_spec", "is_ploomber_file", "load_ploomber", "ploomber_problems")},
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("compile_ploomber", "graph_document"):
-        from partita_workbench.pipelines.ploomber import compiler
-
-        return getattr(compiler, name)
+    if name in _HOMES:
+        return getattr(import_module(f"{__name__}.{_HOMES[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

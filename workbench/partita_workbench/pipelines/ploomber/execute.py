@@ -12,6 +12,8 @@ As Ploomber's task classes do:
   ``config``...).
 * ``ScriptRunner`` — the code cells, with the injected cell, run as a Python
   script in a subprocess; no notebook is written.
+* ``PythonCallable`` — the function is called in the task run's thread
+  (:func:`.functions.call_function`).
 
 Every product is checked afterwards: a task that did not write one fails,
 naming it. The working directory is the pipeline's folder (where ``ploomber
@@ -20,6 +22,7 @@ build`` runs), or the source's folder with ``local_execution: true``.
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 import tempfile
@@ -30,10 +33,11 @@ import nbformat
 
 from partita.exceptions import RunError
 
-from partita_workbench.notebooks.execute import run_notebook
+from partita_workbench.notebooks.execute import NotebookCellError, run_notebook
+from partita_workbench.pipelines.ploomber.functions import call_function
 from partita_workbench.pipelines.ploomber.spec import PloomberTask
 
-__all__ = ["run_task", "EXPORTERS", "MissingProduct"]
+__all__ = ["run_task", "EXPORTERS", "MissingProduct", "TaskCellError"]
 
 EXPORTERS = {".html": "html", ".pdf": "pdf", ".md": "markdown", ".tex": "latex", ".rst": "rst", ".py": "python"}
 """nbconvert exporter for the extension of an ``nb`` product (Ploomber infers it the same way)."""
@@ -43,6 +47,36 @@ _MAX_LOGGED = 4000
 
 class MissingProduct(RunError):
     """A task finished without writing one of its products."""
+
+
+class TaskCellError(RunError):
+    """A cell of a Ploomber task's source raised.
+
+    Attributes:
+        task: the task name.
+        source: the source file.
+        cell_index: 0-based index of the failing cell in the source (``None``:
+            the injected-parameters cell).
+        line: 1-based line of that cell in a script (``None`` for notebooks).
+        ename, evalue: the exception's type and message.
+        executed: path of the partially executed notebook.
+    """
+
+    def __init__(self, task: str, source: Path, error: NotebookCellError, cell_index: int | None, line: int | None) -> None:
+        self.task = task
+        self.source = source
+        self.cell_index = cell_index
+        self.line = line
+        self.ename, self.evalue = error.ename, error.evalue
+        self.executed = error.output_path
+        if cell_index is None:
+            where = "in the injected-parameters cell"
+        elif line is not None:
+            where = f"in cell {cell_index}, which starts at {source.name}:{line}"
+        else:
+            where = f"at cell {cell_index} of {source.name} (0-based, counting all cells)"
+        what = f"{error.ename}: {error.evalue}" if error.evalue else error.ename
+        super().__init__(f"task '{task}' failed {where}: {what} (partially executed notebook: {error.output_path})")
 
 
 def run_task(task: PloomberTask, product: Any, upstream: dict[str, Any], params: dict[str, Any], cwd: Path, logger: Any) -> Any:
@@ -57,15 +91,17 @@ def run_task(task: PloomberTask, product: Any, upstream: dict[str, Any], params:
         logger: the task run's logger.
 
     Raises:
-        partita_workbench.notebooks.NotebookCellError: a cell raised (the
-            partially executed notebook is kept next to the ``nb`` product).
+        TaskCellError: a cell raised (the partially executed notebook is kept
+            next to the ``nb`` product, as ``.ipynb``).
         partita.exceptions.RunError: the script failed, nbconvert failed, or a
             product was not written (:class:`MissingProduct`).
     """
     for path in task.product_paths():
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     values = {**params, "product": product, "upstream": upstream}
-    if task.runner == "ScriptRunner":
+    if task.runner == "PythonCallable":
+        call_function(task.source, product, upstream, params)
+    elif task.runner == "ScriptRunner":
         _run_script(task, values, cwd, logger)
     else:
         _run_notebook(task, values, cwd)
@@ -82,15 +118,43 @@ def _products(product: Any) -> list[tuple[str | None, str]]:
     return [(None, product)]
 
 
+def _injected_cell(values: dict[str, Any]) -> Any:
+    """The cell Ploomber injects after the ``parameters`` cell (papermill's tag and Python rendering)."""
+    from papermill.translators import translate_parameters
+
+    source = translate_parameters("python3", "python", values, "Injected parameters")
+    return nbformat.v4.new_code_cell(source.strip(), metadata={"tags": ["injected-parameters"]})
+
+
 def _run_notebook(task: PloomberTask, values: dict[str, Any], cwd: Path) -> None:
+    """Run the source with the values already in its injected cell (as Ploomber renders it).
+
+    The values are not passed to papermill as parameters: Ploomber's
+    ``upstream`` is declared as a list but injected as a mapping, and its
+    ``params`` need not be declared in the cell, so papermill-style checks
+    against the parameters cell do not apply.
+    """
     target = Path(task.notebook_product or "")
     executed = target.with_suffix(".ipynb")
+    notebook = copy.deepcopy(task.source.notebook)
+    injected_at = task.source.parameters_cell + 1
+    cell = _injected_cell(values)
+    if notebook.nbformat_minor < 5:  # cell ids exist from nbformat 4.5 on
+        cell.pop("id", None)
+    else:
+        taken = {c.get("id") for c in notebook.cells}
+        cell["id"] = next(i for i in (f"injected-parameters-{n}" if n else "injected-parameters" for n in range(len(taken) + 1)) if i not in taken)
+    notebook.cells.insert(injected_at, cell)
     with tempfile.TemporaryDirectory(prefix="partita-ploomber-") as staging:
-        source = task.source.path
-        if task.source.is_script:  # jupytext's conversion, as Ploomber runs scripts
-            source = Path(staging) / f"{task.source.path.stem}.ipynb"
-            nbformat.write(task.source.notebook, str(source))
-        run_notebook(source, values, kernel_name=task.kernel, cwd=cwd, output_path=str(executed))
+        source = Path(staging) / f"{task.source.path.stem}.ipynb"
+        nbformat.write(notebook, str(source))
+        try:
+            run_notebook(source, None, kernel_name=task.kernel, cwd=cwd, output_path=str(executed))
+        except NotebookCellError as exc:
+            index = exc.cell_index
+            original = None if index is None or index == injected_at else (index - 1 if index > injected_at else index)
+            line = task.source.cell_line(original) if original is not None else None
+            raise TaskCellError(task.name, task.source.path, exc, original, line) from None
     if executed != target:
         _export(executed, target, task)
         executed.unlink()
@@ -123,10 +187,8 @@ def _export(executed: Path, target: Path, task: PloomberTask) -> None:
 
 
 def _run_script(task: PloomberTask, values: dict[str, Any], cwd: Path, logger: Any) -> None:
-    from papermill.translators import translate_parameters
-
     cells = task.source.notebook.cells
-    injected = translate_parameters("python3", "python", values, "Injected parameters")
+    injected = _injected_cell(values).source
     code: list[str] = []
     for index, cell in enumerate(cells):
         if cell.cell_type == "code":

@@ -29,7 +29,6 @@ SCRIPT_SUFFIXES = (".py",)
 NOTEBOOK_SUFFIXES = (".ipynb",)
 
 _CELL_MARKER = re.compile(r"^#\s*(%%|\+)(.*)$")
-_MISSING = object()
 
 
 class SourceProblem(Exception):
@@ -80,6 +79,24 @@ class TaskSource:
     def is_script(self) -> bool:
         return self.path.suffix in SCRIPT_SUFFIXES
 
+    def cell_line(self, index: int) -> int | None:
+        """1-based line of a script where cell ``index``'s code starts (``None`` for notebooks)."""
+        if not self.is_script or not 0 <= index < len(self.notebook.cells):
+            return None
+        lines = self.text.splitlines()
+        start = 0
+        for number, cell in enumerate(self.notebook.cells[: index + 1]):
+            first = next((line for line in cell.source.splitlines() if line.strip()), None)
+            if first is None:
+                continue
+            found = next((i for i in range(start, len(lines)) if lines[i].strip() == first.strip()), None)
+            if found is None:
+                return None
+            if number == index:
+                return found + 1
+            start = found + 1
+        return None
+
 
 def _read_notebook(path: Path, text: str) -> Any:
     if path.suffix in NOTEBOOK_SUFFIXES:
@@ -89,12 +106,12 @@ def _read_notebook(path: Path, text: str) -> Any:
     return jupytext.reads(text, fmt="py")
 
 
-def _cell_line(text: str, notebook: Any, cell_index: int) -> int:
-    """1-based line where a script's cell content starts (the line after its marker)."""
-    markers = [number for number, line in enumerate(text.splitlines(), start=1) if _CELL_MARKER.match(line)]
-    tagged = [n for n in markers if "parameters" in text.splitlines()[n - 1]]
-    if tagged:
-        return tagged[0] + 1
+def _parameters_line(text: str) -> int:
+    """1-based line where a script's ``parameters`` cell content starts (the line after its marker)."""
+    lines = text.splitlines()
+    for number, line in enumerate(lines, start=1):
+        if _CELL_MARKER.match(line) and "parameters" in line:
+            return number + 1
     return 1
 
 
@@ -128,7 +145,7 @@ def read_source(path: Path) -> TaskSource:
             f"'{path.name}' has no cell tagged 'parameters'; add one (mark it with {marker}) "
             "declaring upstream = [...] and product = None, as Ploomber requires",
         )
-    first_line = _cell_line(text, notebook, index) if path.suffix in SCRIPT_SUFFIXES else None
+    first_line = _parameters_line(text) if path.suffix in SCRIPT_SUFFIXES else None
     upstream, upstream_position, product = _declarations(path, notebook.cells[index].source, first_line, index)
     return TaskSource(
         path=path,

@@ -14,7 +14,8 @@ What is understood, as Ploomber's Spec API documents it:
   folder instead of the ``pipeline.yaml`` folder;
 * ``meta.jupyter_hot_reload`` / ``meta.jupyter_functions_as_notebooks``:
   Jupyter-only settings, accepted and without effect on runs;
-* per task: ``source`` (``.py`` script or ``.ipynb`` notebook), ``product``
+* per task: ``source`` (``.py`` script, ``.ipynb`` notebook, or a dotted path
+  to a function: :mod:`.functions`), ``product``
   (a path or ``{key: path}``; a notebook task's dict needs ``nb``, the executed
   notebook), ``name`` (default: the source's stem), ``params`` (with the
   special ``resources_`` files whose *contents* count for re-runs),
@@ -30,18 +31,15 @@ What is understood, as Ploomber's Spec API documents it:
   pipeline, plus ``{{here}}`` (the pipeline's folder), ``{{cwd}}`` and
   ``{{user}}``.
 
-Anything else Ploomber knows (SQL and shell tasks, Python function tasks,
-clients, hooks, serializers, ``source_loader``, ``import_tasks_from``...) is
-reported as unsupported, naming the key and its position.
+Anything else Ploomber knows (SQL, shell and R tasks, clients, hooks, serializers, ``source_loader``, ``import_tasks_from``...) is
+reported as unsupported, naming the key and its position. The key tables are
+in :mod:`.keys`; placeholders and grids in :mod:`.templates`.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import getpass
-import itertools
 import os
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,8 +49,20 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from partita.exceptions import InvalidTarget, ValidationError
 
-from partita_workbench.pipelines.edit import SOURCE_SUFFIXES, default_task_name
 from partita_workbench.pipelines.graph import find_cycles, topological_order
+from partita_workbench.pipelines.ploomber.functions import FunctionSource, read_function
+from partita_workbench.pipelines.ploomber.keys import (
+    GRID_PLACEHOLDER,
+    META_KEYS,
+    META_UNSUPPORTED,
+    NB_SUFFIXES,
+    RUNNERS,
+    TASK_KEYS,
+    TASK_UNSUPPORTED,
+    TOP_KEYS,
+    TOP_UNSUPPORTED,
+)
+from partita_workbench.pipelines.ploomber.names import SOURCE_SUFFIXES, default_task_name
 from partita_workbench.pipelines.ploomber.sources import (
     NOTEBOOK_SUFFIXES,
     SCRIPT_SUFFIXES,
@@ -60,66 +70,11 @@ from partita_workbench.pipelines.ploomber.sources import (
     TaskSource,
     read_source,
 )
+from partita_workbench.pipelines.ploomber.templates import builtin_values, fill, grid_points, read_env, render, suffixed
 from partita_workbench.pipelines.suggest import did_you_mean
 from partita_workbench.pipelines.yamlio import YamlSyntaxError, locate, read_yaml, to_plain
 
-__all__ = ["PloomberTask", "PloomberPipeline", "is_ploomber_spec", "load_ploomber", "ploomber_problems"]
-
-RUNNERS = ("NotebookRunner", "ScriptRunner")
-
-_TOP_KEYS = ("meta", "executor", "tasks")
-_TOP_UNSUPPORTED = {
-    "config": "DAG configuration",
-    "clients": "database clients (SQL tasks)",
-    "serializer": "serializers (Python function tasks)",
-    "unserializer": "serializers (Python function tasks)",
-    "on_render": "pipeline hooks",
-    "on_finish": "pipeline hooks",
-    "on_failure": "pipeline hooks",
-    "location": "pipelines built by a factory function",
-}
-_META_KEYS = (
-    "extract_upstream",
-    "extract_product",
-    "product_default_class",
-    "product_relative_to_source",
-    "jupyter_hot_reload",
-    "jupyter_functions_as_notebooks",
-)
-_META_UNSUPPORTED = {"source_loader": "loading sources from a package", "import_tasks_from": "importing tasks from another file"}
-_TASK_KEYS = (
-    "source",
-    "product",
-    "name",
-    "params",
-    "upstream",
-    "grid",
-    "class",
-    "product_class",
-    "kernelspec_name",
-    "nbconvert_exporter_name",
-    "nbconvert_export_kwargs",
-    "local_execution",
-)
-_TASK_UNSUPPORTED = {
-    "client": "database clients (SQL tasks)",
-    "product_client": "product clients (SQL products)",
-    "on_render": "task hooks",
-    "on_finish": "task hooks",
-    "on_failure": "task hooks",
-    "papermill_params": "extra papermill options",
-    "static_analysis": "static analysis of notebooks",
-    "serializer": "serializers (Python function tasks)",
-    "unserializer": "serializers (Python function tasks)",
-    "ext_in": "sources given as text",
-    "nb_product_key": "another key than 'nb' for the executed notebook",
-    "check_if_kernel_installed": "skipping the kernel check",
-    "debug_mode": "debug mode",
-}
-_NB_SUFFIXES = (".ipynb", ".html", ".pdf", ".md", ".tex", ".rst", ".py")
-"""Extensions of a notebook task's ``nb`` product: the executed notebook, or an nbconvert export of it."""
-_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
-_GRID_PLACEHOLDER = re.compile(r"\[\[\s*([A-Za-z_][A-Za-z0-9_]*)\s*\]\]")
+__all__ = ["PloomberTask", "PloomberPipeline", "is_ploomber_spec", "is_ploomber_file", "load_ploomber", "ploomber_problems"]
 
 Problem = tuple[Path, tuple[int, int], str]
 
@@ -131,9 +86,10 @@ class PloomberTask:
     Attributes:
         name: the task name (the task run's name).
         runner: ``"NotebookRunner"`` (executed with papermill, writes the
-            executed notebook to ``product["nb"]``) or ``"ScriptRunner"``
-            (code cells run by ``python``, no notebook written).
-        source: the parsed source file.
+            executed notebook to ``product["nb"]``), ``"ScriptRunner"``
+            (code cells run by ``python``, no notebook written) or
+            ``"PythonCallable"`` (a function called with the values).
+        source: the parsed source file, or the function.
         product: absolute path, or ``{key: absolute path}``.
         params: values injected besides ``product`` and ``upstream``.
         resources: ``{key: absolute path}`` of ``params.resources_`` files.
@@ -151,7 +107,7 @@ class PloomberTask:
 
     name: str
     runner: str
-    source: TaskSource
+    source: TaskSource | FunctionSource
     product: str | dict[str, str]
     params: dict[str, Any]
     resources: dict[str, str]
@@ -185,6 +141,8 @@ class PloomberPipeline:
         name: the flow's name: the pipeline's folder name.
         tasks: tasks by name, in a topological order (ties in file order).
         executor: ``"serial"`` (one task at a time, Ploomber's default) or ``"parallel"``.
+        env: every placeholder value used (built-ins and ``env.yaml``).
+        parameters: the ``env.yaml`` values (after overrides): the flow's parameters.
     """
 
     path: Path
@@ -192,6 +150,7 @@ class PloomberPipeline:
     tasks: dict[str, PloomberTask]
     executor: str = "serial"
     env: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
 
     @property
     def folder(self) -> Path:
@@ -201,17 +160,24 @@ class PloomberPipeline:
 def is_ploomber_spec(data: Any) -> bool:
     """Whether a parsed YAML document is a Ploomber spec rather than a Partita pipeline.
 
-    A Ploomber spec is a list of tasks, or a mapping whose ``tasks:`` is a
-    list (Partita's is a mapping), or one with Ploomber's ``meta:`` section or
-    ``location:`` (factory) key and no ``name:``.
+    A Ploomber spec is a list of tasks, or a mapping without ``name:`` (which
+    every Partita pipeline has) whose ``tasks:`` is a list (Partita's is a
+    mapping) or that has Ploomber's ``meta:`` section or ``location:``
+    (factory) key.
     """
     if isinstance(data, list):
         return True
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or "name" in data:
         return False
-    if isinstance(data.get("tasks"), list):
-        return True
-    return "name" not in data and ("meta" in data or "location" in data)
+    return isinstance(data.get("tasks"), list) or "meta" in data or "location" in data
+
+
+def is_ploomber_file(path: str | Path) -> bool:
+    """Whether a YAML file holds a Ploomber spec (``False`` when it cannot be parsed)."""
+    try:
+        return is_ploomber_spec(read_yaml(Path(path)))
+    except (YamlSyntaxError, OSError, UnicodeDecodeError):
+        return False
 
 
 def _key(tree: Any, path: tuple[Any, ...]) -> tuple[int, int]:
@@ -231,6 +197,9 @@ class _Checker:
         self.tree = tree
         self.problems: list[Problem] = []
         self.names: set[str] = set()  # every task name declared, also of tasks with problems
+        self.overrides: dict[str, Any] = {}
+        self.env_broken = False
+        self.env_file = path.parent / "env.yaml"
         self.sources: dict[Path, TaskSource | None] = {}
 
     def add(self, position: tuple[int, int], message: str, file: Path | None = None) -> None:
@@ -249,6 +218,16 @@ class _Checker:
                 hint = did_you_mean(str(key), allowed)
                 self.add(_key(self.tree, (*where, key)), f"unknown key '{key}'{what}{hint}")
 
+    def function(self, dotted: str, folder: Path, position: tuple[int, int], task: str) -> FunctionSource | None:
+        key = Path(f"<function {dotted}>")
+        if key not in self.sources:
+            try:
+                self.sources[key] = read_function(dotted, folder)  # type: ignore[assignment]
+            except SourceProblem as exc:
+                self.sources[key] = None
+                self.add(position if exc.path.name == "pipeline.yaml" else exc.position, f"task '{task}': {exc.message}", None if exc.path.name == "pipeline.yaml" else _display(exc.path))
+        return self.sources[key]  # type: ignore[return-value]
+
     def source(self, path: Path, position: tuple[int, int], task: str) -> TaskSource | None:
         if path not in self.sources:
             try:
@@ -256,67 +235,16 @@ class _Checker:
             except SourceProblem as exc:
                 self.sources[path] = None
                 cell = f" (cell {exc.cell})" if exc.cell is not None and path.suffix in NOTEBOOK_SUFFIXES else ""
-                self.add(exc.position, f"task '{task}': {exc.message}{cell}", _display(path, self.path))
+                self.add(exc.position, f"task '{task}': {exc.message}{cell}", _display(path))
         return self.sources[path]
 
 
-def _display(path: Path, pipeline: Path) -> Path:
+def _display(path: Path) -> Path:
+    """A source's path as shown in problems: relative to the working directory when possible."""
     try:
         return Path(os.path.relpath(path))
     except ValueError:
         return path
-
-
-def _env(folder: Path) -> dict[str, Any]:
-    values: dict[str, Any] = {"here": str(folder), "root": str(folder), "cwd": os.getcwd(), "user": getpass.getuser()}
-    env_file = folder / "env.yaml"
-    if env_file.is_file():
-        data = to_plain(read_yaml(env_file))
-        if isinstance(data, dict):
-            values.update(data)
-    return values
-
-
-def _render(value: Any, env: dict[str, Any], missing: list[str]) -> Any:
-    """``{{key}}`` placeholders replaced from ``env``; a whole-string placeholder keeps the value's type."""
-    if isinstance(value, dict):
-        return {k: _render(v, env, missing) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_render(v, env, missing) for v in value]
-    if not isinstance(value, str):
-        return value
-    whole = _PLACEHOLDER.fullmatch(value.strip())
-    if whole and whole.group(1) in env:
-        return env[whole.group(1)]
-
-    def replace(match: re.Match[str]) -> str:
-        if match.group(1) not in env:
-            missing.append(match.group(1))
-            return match.group(0)
-        return str(env[match.group(1)])
-
-    return _PLACEHOLDER.sub(replace, value)
-
-
-def _grid_points(grid: Any) -> list[dict[str, Any]] | None:
-    sets = grid if isinstance(grid, list) else [grid]
-    points: list[dict[str, Any]] = []
-    for one in sets:
-        if not isinstance(one, dict) or not one:
-            return None
-        names = list(one)
-        values = [v if isinstance(v, list) else [v] for v in one.values()]
-        points.extend(dict(zip(names, combo)) for combo in itertools.product(*values))
-    return points
-
-
-def _fill(template: str, point: dict[str, Any]) -> str:
-    return _GRID_PLACEHOLDER.sub(lambda m: str(point.get(m.group(1), m.group(0))), template)
-
-
-def _suffixed(path: str, index: int) -> str:
-    p = Path(path)
-    return str(p.with_name(f"{p.stem}-{index}{p.suffix}"))
 
 
 def ploomber_problems(path: str | Path) -> list[str]:
@@ -328,11 +256,24 @@ def ploomber_problems(path: str | Path) -> list[str]:
     return []
 
 
-def load_ploomber(path: str | Path) -> PloomberPipeline:
+def _env_file(checker: _Checker, folder: Path) -> dict[str, Any]:
+    try:
+        return read_env(folder)
+    except YamlSyntaxError as exc:
+        checker.add(exc.position, f"invalid YAML: {exc.problem}", checker.env_file)
+    except ValueError as exc:
+        checker.add((1, 1), str(exc), checker.env_file)
+    checker.env_broken = True  # its placeholders are not reported as unknown then
+    return {}
+
+
+def load_ploomber(path: str | Path, *, env: dict[str, Any] | None = None) -> PloomberPipeline:
     """Read and check a Ploomber ``pipeline.yaml``, with its task sources.
 
     Args:
         path: the YAML file.
+        env: values replacing those of ``env.yaml`` (as ``ploomber build
+            --env--KEY VALUE``); each must be a key of ``env.yaml``.
 
     Returns:
         The :class:`PloomberPipeline`.
@@ -354,6 +295,8 @@ def load_ploomber(path: str | Path) -> PloomberPipeline:
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidTarget(f"cannot read pipeline file '{shown}': {exc}") from exc
     checker = _Checker(absolute, shown, tree)
+    checker.overrides = dict(env or {})
+    checker.env_file = shown.parent / "env.yaml"
     pipeline = _check(checker, absolute)
     if checker.problems:
         ordered = sorted(checker.problems, key=lambda p: (str(p[0]) != str(shown), str(p[0]), p[1]))
@@ -368,7 +311,7 @@ def _check(checker: _Checker, path: Path) -> PloomberPipeline | None:
     if isinstance(tree, CommentedSeq):
         tasks_node, prefix, meta, executor = tree, (), CommentedMap(), "serial"
     elif isinstance(tree, CommentedMap):
-        checker.keys(tree, (), _TOP_KEYS, _TOP_UNSUPPORTED, "")
+        checker.keys(tree, (), TOP_KEYS, TOP_UNSUPPORTED, "")
         tasks_node = tree.get("tasks")
         prefix = ("tasks",)
         meta = tree.get("meta") if isinstance(tree.get("meta"), CommentedMap) else CommentedMap()
@@ -385,7 +328,7 @@ def _check(checker: _Checker, path: Path) -> PloomberPipeline | None:
         checker.add((1, 1), "a Ploomber pipeline must be a list of tasks or a mapping with 'tasks:'")
         return None
 
-    checker.keys(meta, ("meta",), _META_KEYS, _META_UNSUPPORTED, " in 'meta'")
+    checker.keys(meta, ("meta",), META_KEYS, META_UNSUPPORTED, " in 'meta'")
     options: dict[str, bool] = {}
     for flag, default in (("extract_upstream", True), ("extract_product", False), ("product_relative_to_source", False)):
         value = meta.get(flag, default)
@@ -405,7 +348,12 @@ def _check(checker: _Checker, path: Path) -> PloomberPipeline | None:
                         f"unsupported product class '{classes[runner]}' for {runner}: Partita writes File products only",
                     )
 
-    env = _env(folder)
+    parameters = _env_file(checker, folder)
+    unknown = sorted(set(checker.overrides) - set(parameters))
+    if unknown:
+        checker.add((1, 1), f"unknown parameter(s) {', '.join(unknown)}: a Ploomber pipeline's parameters are the keys of its env.yaml", checker.env_file)
+    parameters.update({k: v for k, v in checker.overrides.items() if k in parameters})
+    env = {**builtin_values(folder), **parameters}
     declared: list[dict[str, Any]] = []
     for index, item in enumerate(tasks_node):
         declared.extend(_expand(checker, (*prefix, index), item, env, options, folder))
@@ -454,6 +402,7 @@ def _check(checker: _Checker, path: Path) -> PloomberPipeline | None:
         tasks={name: tasks[name] for name in order},
         executor=str(executor),
         env=env,
+        parameters=parameters,
     )
 
 
@@ -470,11 +419,11 @@ def _expand(
     shown = raw_name or (default_task_name(raw_source) if raw_source else f"#{where[-1] + 1}")
     if raw_name or raw_source:
         checker.names.add(raw_name or default_task_name(raw_source))
-    checker.keys(item, where, _TASK_KEYS, _TASK_UNSUPPORTED, f" in task '{shown}'")
+    checker.keys(item, where, TASK_KEYS, TASK_UNSUPPORTED, f" in task '{shown}'")
     position = _value(tree, where)
     missing: list[str] = []
-    data = _render(to_plain(item), env, missing)
-    for name in dict.fromkeys(missing):
+    data = render(to_plain(item), env, missing)
+    for name in dict.fromkeys(missing) if not checker.env_broken else ():
         checker.add(position, f"unknown placeholder '{{{{{name}}}}}' in task '{shown}': define it in env.yaml beside the pipeline")
 
     source_text = data.get("source")
@@ -484,30 +433,39 @@ def _expand(
     name = data.get("name", default_task_name(source_text))
     label = name if isinstance(name, str) else source_text
     source_at = _value(tree, (*where, "source"))
-    runner = data.get("class") or "NotebookRunner"
+    suffix = Path(source_text).suffix
+    is_function = suffix not in SOURCE_SUFFIXES
+    runner = data.get("class") or ("PythonCallable" if is_function else "NotebookRunner")
     if runner not in RUNNERS:
         checker.add(
             _value(tree, (*where, "class")),
-            f"unsupported task class '{runner}' in task '{label}': Partita runs {' and '.join(RUNNERS)} tasks",
+            f"unsupported task class '{runner}' in task '{label}': Partita runs {', '.join(RUNNERS)} tasks",
         )
         return
-    suffix = Path(source_text).suffix
-    if suffix not in SCRIPT_SUFFIXES + NOTEBOOK_SUFFIXES:
-        kind = (
-            "Python function tasks (PythonCallable)"
-            if suffix not in SOURCE_SUFFIXES
-            else {".sql": "SQL tasks", ".sh": "shell script tasks"}.get(suffix, "R scripts and notebooks")
+    if is_function != (runner == "PythonCallable"):
+        checker.add(
+            _value(tree, (*where, "class")),
+            f"task '{label}' of class {runner} needs "
+            + ("a dotted path to a function as 'source:'" if runner == "PythonCallable" else "a .py script or a .ipynb notebook as 'source:'"),
         )
-        checker.add(source_at, f"unsupported source '{source_text}' in task '{label}': Partita does not run {kind}; use a .py script or a .ipynb notebook")
+        return
+    if not is_function and suffix not in SCRIPT_SUFFIXES + NOTEBOOK_SUFFIXES:
+        kind = {".sql": "SQL tasks", ".sh": "shell script tasks"}.get(suffix, "R scripts and notebooks")
+        checker.add(source_at, f"unsupported source '{source_text}' in task '{label}': Partita does not run {kind}; use a .py script, a .ipynb notebook or a function")
         return
     source_path = (folder / source_text).resolve()
-    if not source_path.is_file():
+    if not is_function and not source_path.is_file():
         checker.add(source_at, f"source file '{source_text}' of task '{label}' not found (looked for {source_path})")
         return
     if not isinstance(name, str) or not name:
         checker.add(_value(tree, (*where, "name")), "'name:' must be a non-empty string")
         return
-    source = checker.source(source_path, source_at, label)
+    source = checker.function(source_text, folder, source_at, label) if is_function else checker.source(source_path, source_at, label)
+    if is_function:
+        source_path = source.path if source is not None else folder
+        for key in ("kernelspec_name", "nbconvert_exporter_name", "nbconvert_export_kwargs", "local_execution"):
+            if key in data:
+                checker.add(_key(tree, (*where, key)), f"'{key}' is for notebook and script tasks, not for function task '{label}'")
 
     for key, expected in (("kernelspec_name", str), ("nbconvert_exporter_name", str), ("nbconvert_export_kwargs", dict), ("local_execution", bool), ("params", dict)):
         if key in data and not isinstance(data[key], expected):
@@ -531,10 +489,10 @@ def _expand(
         resolved_resources[key] = str(file)
 
     product = data.get("product")
-    if product is None and options["extract_product"] and source is not None:
+    if product is None and options["extract_product"] and source is not None and not is_function:
         product = source.product
     if product is None:
-        hint = "" if options["extract_product"] else " (meta.extract_product is false)"
+        hint = "" if options["extract_product"] and not is_function else " (meta.extract_product is false)" if not is_function else ""
         checker.add(position, f"task '{label}' needs 'product:'{hint}")
         return
     if not (isinstance(product, str) or (isinstance(product, dict) and product and all(isinstance(v, str) for v in product.values()))):
@@ -548,11 +506,11 @@ def _expand(
         return
 
     nb = product if isinstance(product, str) else product.get("nb")
-    if runner == "NotebookRunner" and not data.get("nbconvert_exporter_name") and Path(nb).suffix.lower() not in _NB_SUFFIXES:
+    if runner == "NotebookRunner" and not data.get("nbconvert_exporter_name") and Path(nb).suffix.lower() not in NB_SUFFIXES:
         checker.add(
             _value(tree, (*where, "product")),
             f"the executed notebook of task '{label}' is written to '{nb}', and nbconvert has no exporter for "
-            f"'{Path(nb).suffix or 'no extension'}': use {', '.join(_NB_SUFFIXES)} or set nbconvert_exporter_name "
+            f"'{Path(nb).suffix or 'no extension'}': use {', '.join(NB_SUFFIXES)} or set nbconvert_exporter_name "
             "(other outputs go under a 'product:' mapping next to 'nb:')",
         )
         return
@@ -566,7 +524,7 @@ def _expand(
         )
     if extract:
         declared_upstream = list(source.upstream or ()) if source is not None else []
-        upstream_where = (_display(source.path, checker.path), source.upstream_position) if source is not None else None
+        upstream_where = (_display(source.path), source.upstream_position) if source is not None else None
     else:
         raw = data.get("upstream", [])
         declared_upstream = [raw] if isinstance(raw, str) else raw
@@ -601,18 +559,18 @@ def _expand(
     if "grid" not in data:
         yield {**base, "name": name, "product": resolve(product)}
         return
-    points = _grid_points(data["grid"])
+    points = grid_points(data["grid"])
     if points is None:
         checker.add(_value(tree, (*where, "grid")), f"'grid' of task '{label}' must map parameter names to lists of values (or be a list of such mappings)")
         return
     if "name" not in item:
-        checker.add(position, f"task with 'grid:' needs 'name:' (tasks are named '<name><index>')")
+        checker.add(position, "task with 'grid:' needs 'name:' (tasks are named '<name><index>')")
         return
     for index, point in enumerate(points):
-        grid_name = _fill(name, point) if _GRID_PLACEHOLDER.search(name) else f"{name}{index}"
+        grid_name = fill(name, point) if GRID_PLACEHOLDER.search(name) else f"{name}{index}"
 
         def per_point(path: str) -> str:
-            return _fill(path, point) if _GRID_PLACEHOLDER.search(path) else _suffixed(path, index)
+            return fill(path, point) if GRID_PLACEHOLDER.search(path) else suffixed(path, index)
 
         point_product = {k: per_point(v) for k, v in product.items()} if isinstance(product, dict) else per_point(product)
         yield {**base, "name": grid_name, "params": {**params, **point}, "product": resolve(point_product)}

@@ -1,0 +1,2 @@
+def double(product, upstream):
+    return upstream["ok"] * 2
