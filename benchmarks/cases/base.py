@@ -32,7 +32,7 @@ class Metric:
         key: name in a run's ``metrics``.
         label: shown in the table.
         unit: shown after the label.
-        goal: the Partita/Prefect ratio issue 3 asks for (at most), if any.
+        goal: the Partita/Prefect ratio we aim at (at most), if any.
     """
 
     key: str

@@ -31,8 +31,9 @@ CASE = Case(
     metrics=(
         Metric("per_task_us", "per-task overhead", "µs", goal=1 / 100),
         Metric("wall_s", "flow wall", "s"),
-        Metric("peak_rss_mb", "peak RSS, flow process", "MiB", goal=1 / 2),
-        Metric("peak_rss_tree_mb", "peak RSS with child processes", "MiB"),
+        Metric("peak_rss_mb", "peak RSS, flow process", "MiB"),
+        # the goal is on the whole tree: Partita's backend runs in the flow process, Prefect's in a child
+        Metric("peak_rss_tree_mb", "peak RSS with child processes", "MiB", goal=1 / 2),
         STARTUP,
         PROCESS_WALL,
     ),

@@ -250,5 +250,3 @@ class RunEvent(APIModel):
     log: dict[str, Any] | None = None
     occurred: dt.datetime
 
-
-__all__ = [n for n in dir() if n[0].isupper() and n not in {"Any", "Enum", "Literal", "Field", "TimeFilter"}]

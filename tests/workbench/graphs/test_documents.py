@@ -34,7 +34,8 @@ def test_committed_graph_schema_matches_the_model():
 @pytest.mark.parametrize(
     "target",
     [str(ETL_YAML), f"{ETL_PY}:etl", f"{ETL_PY}:shapes", str(ROOT / "notebooks" / "quickstart" / "pipeline.yaml"),
-     str(DATA / "pipelines" / "features" / "pipeline.yaml"), f"{DATA / 'flows' / 'simple.py'}:squares"],
+     str(DATA / "pipelines" / "features" / "pipeline.yaml"), f"{DATA / 'flows' / 'simple.py'}:squares",
+     str(DATA / "notebooks" / "etl" / "etl.ipynb"), str(DATA / "notebooks" / "simple_execute.ipynb")],
 )
 def test_documents_match_the_schema(target):
     jsonschema.Draft202012Validator(schema()).validate(graph_document(target))
@@ -112,23 +113,15 @@ def test_invalid_pipeline_is_reported_with_positions():
         graph_document(str(DATA / "pipelines" / "invalid" / "cycle.yaml"))
 
 
-def test_notebook_target_uses_the_notebook_compiler_or_says_it_is_not_supported_yet():
-    from partita_workbench import notebooks
-
+def test_a_notebook_without_task_cells_is_one_notebook_task():
     notebook = DATA / "notebooks" / "simple_execute.ipynb"
-    if hasattr(notebooks, "graph_document"):
-        doc = graph_document(str(notebook))
-        assert doc["kind"] == "notebook"
-    else:
-        with pytest.raises(InvalidTarget, match="drawing the graph of a notebook is not supported yet"):
-            graph_document(str(notebook))
+    doc = graph_document(str(notebook))
+    assert doc["kind"] == "notebook"
+    assert [(t["name"], t["kind"]) for t in doc["tasks"]] == [("simple_execute", "notebook")]
+    assert doc["edges"] == []
 
 
 def test_the_same_pipeline_as_notebook_cells_gives_the_same_graph():
-    from partita_workbench import notebooks
-
-    if not hasattr(notebooks, "graph_document"):
-        pytest.skip("the notebook compiler's graph_document is not on this branch yet")
     notebook_doc = GraphDocument.model_validate(graph_document(str(DATA / "notebooks" / "etl" / "etl.ipynb")))
     yaml_doc = GraphDocument.model_validate(graph_document(str(ETL_YAML)))
     assert notebook_doc.task_names() == yaml_doc.task_names() == ["extract", "transform", "load", "report"]

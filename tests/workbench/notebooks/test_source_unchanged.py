@@ -1,4 +1,4 @@
-"""No run writes into the notebooks it executes (papermill mode), failing runs included."""
+"""No run writes into the notebooks it executes, in either mode, failing runs included."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from partita_workbench.notebooks import (
 
 from support.cli import run_cli
 
-NAMES = ["divide.ipynb", "typed_parameters.ipynb", "sleepy.ipynb", "broken1.ipynb", "cases/nbclient/Autokill.ipynb"]
+NAMES = ["divide.ipynb", "typed_parameters.ipynb", "sleepy.ipynb", "broken1.ipynb", "cases/nbclient/Autokill.ipynb",
+         "cells/diamond.ipynb", "cells/failing.ipynb"]
 
 
 @pytest.fixture
@@ -58,3 +59,20 @@ def test_runs_of_every_outcome_leave_the_source_notebooks_as_they_were(sources, 
     assert run_cli("run", str(sources["divide"]), env=home).returncode == 1
 
     assert snapshot(folder) == before  # same files, same bytes: outputs went elsewhere
+
+
+def test_cells_mode_runs_leave_the_source_notebooks_as_they_were(sources, tmp_path):
+    from partita_workbench.notebooks.cells import cells_flow
+
+    folder = sources["diamond"].parent
+    before = snapshot(folder)
+
+    assert cells_flow(sources["diamond"])(n=3, return_state=True).is_completed()  # completes
+    assert cells_flow(sources["failing"])(return_state=True).is_failed()  # a cell raises, downstream NotReady
+    assert cells_flow(sources["diamond"], cell_timeout=0.5)(return_state=True).is_failed()  # B and C time out
+    home = {"PARTITA_HOME": str(tmp_path / "home")}
+    assert run_cli("run", str(sources["diamond"]), "-p", "n=2", env=home).returncode == 0
+    assert run_cli("run", str(sources["failing"]), env=home).returncode == 1
+    assert run_cli("run", str(sources["diamond"]), "--mode", "papermill", env=home).returncode == 0
+
+    assert snapshot(folder) == before

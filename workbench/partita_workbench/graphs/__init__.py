@@ -59,8 +59,7 @@ def graph_document(target: str) -> dict[str, Any]:
 
     Raises:
         partita.exceptions.InvalidTarget: a missing file, an unknown kind of
-            target, a flow that is not found, notebooks before the notebook
-            compiler provides their graph.
+            target, a flow that is not found.
         partita.exceptions.ValidationError: an invalid pipeline.
     """
     head, sep, attr = target.rpartition(":")
@@ -90,12 +89,6 @@ def graph_document(target: str) -> dict[str, Any]:
 
 
 def _notebook_document(path: Path) -> dict[str, Any]:
-    from partita_workbench import notebooks
+    from partita_workbench.notebooks import graph_document as notebook_document
 
-    producer = getattr(notebooks, "graph_document", None)
-    if producer is None:
-        raise InvalidTarget(
-            f"{path}: drawing the graph of a notebook is not supported yet; "
-            "run it with 'partita run' or draw a pipeline .yaml or file.py:flow_name"
-        )
-    return producer(path)
+    return notebook_document(path)
