@@ -80,19 +80,26 @@ def test_flow_that_handles_a_failed_task_completes(client):
     assert state.is_completed() and state.result() == "fine"
 
 
-def test_unobserved_failed_submission_leaves_the_flow_completed_as_prefect_3(client, caplog):
-    # Prefect 3: "In any other situation in which the flow returns without error,
-    # it will be marked as COMPLETED" -- the return value decides, not the task runs
+def test_unobserved_failed_submission_fails_the_flow(client):
+    # a failed task fails its flow unless the flow handles it (stricter than Prefect 3)
     @flow
     def fire_and_forget():
         boom.submit("lost")
         add.submit(1)
 
-    with caplog.at_level("WARNING"):
-        state = fire_and_forget(return_state=True)
-    assert state.is_completed()
+    state = fire_and_forget(return_state=True)
+    assert state.is_failed()
+    assert "1 of 2 task runs did not complete: 'boom'" in state.message
     assert recorded(client, state)["boom"][-1] == "Failed"
-    assert "1 of 2 task runs did not complete and the flow did not use their outcome: 'boom'" in caplog.text
+
+
+def test_a_failed_submission_the_flow_looked_at_does_not_fail_it(client):
+    @flow
+    def handles_it():
+        future = boom.submit("seen")
+        return future.state.name
+
+    assert handles_it(return_state=True).is_completed()
 
 
 def test_returned_failed_future_fails_the_flow(client):

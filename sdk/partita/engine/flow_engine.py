@@ -9,12 +9,15 @@ A flow called inside a running flow (or task) is a *subflow*: its flow run is
 linked to a task run created in the parent flow run (``parent_task_run_id``),
 whose states follow the child's.
 
-Final state (as Prefect 3's "final flow state" rules): an exception from the
-flow function fails the run (so does a failed task called directly, whose
-exception reaches the flow unless the flow handles it); a returned State, future
-or list of them decides it (any failed one fails the run); in every other case
-the run is COMPLETED. A submitted task run that failed without the flow ever
-looking at its outcome does not fail the flow; a warning names it.
+Final state: an exception from the flow function fails the run (so does a
+failed task called directly, whose exception reaches the flow unless the flow
+handles it); a returned State, future or list of them decides it (any failed
+one fails the run), as Prefect 3's "final flow state" rules. Otherwise the run
+is COMPLETED unless a task run ended FAILED/CRASHED (or could not start)
+without the flow looking at its outcome: a failed task fails its flow unless
+the flow handles it (calls ``.result()``, ``.wait()`` or reads ``.state``, or
+passes ``return_state=True``). This is stricter than Prefect 3, which
+completes such a flow: a fire-and-forget failure must not pass unnoticed.
 """
 
 from __future__ import annotations
@@ -243,16 +246,11 @@ class FlowRunEngine:
             if r.state is not None and (r.state.type in (StateType.FAILED, StateType.CRASHED) or r.state.name == "NotReady")
         ]
         unhandled = [r for r in failed if not r.handled]
-        if unhandled:  # Prefect 3: the return value decides; say what the flow never looked at
+        if unhandled:  # a failed task fails its flow unless the flow handled it
             names = ", ".join(repr(r.name) for r in unhandled[:5]) + (" ..." if len(unhandled) > 5 else "")
-            try:
-                get_run_logger().warning(
-                    "%d of %d task runs did not complete and the flow did not use their outcome: %s; the flow run "
-                    "is Completed because its function returned normally (return the futures or call .result() "
-                    "to make their failure fail the flow)", len(unhandled), len(self.ctx.task_runs), names,
-                )
-            except Exception:
-                pass
+            first = unhandled[0].state
+            detail = f" — {unhandled[0].name}: {first.message}" if first is not None and first.message else ""
+            return State(StateType.FAILED, "Failed", message=f"{len(unhandled)} of {len(self.ctx.task_runs)} task runs did not complete: {names}{detail}")
         state = State(StateType.COMPLETED, "Completed")
         state._attach(value)
         return state
