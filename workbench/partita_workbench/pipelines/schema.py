@@ -6,10 +6,10 @@ Run ``python -m partita_workbench.pipelines.schema [REPO_ROOT]`` after changing
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
+from partita_workbench import schema_files
 from partita_workbench.pipelines.spec import pipeline_json_schema
 
 __all__ = ["schema_text", "write_schema"]
@@ -19,16 +19,13 @@ SCHEMA_FILE = Path("schemas") / "pipeline.schema.json"
 
 
 def schema_text() -> str:
-    """The schema as committed: JSON, two-space indent, keys in model order, a final newline."""
-    return json.dumps(pipeline_json_schema(), indent=2, ensure_ascii=False) + "\n"
+    """The schema as committed (see :func:`partita_workbench.schema_files.schema_text`)."""
+    return schema_files.schema_text(pipeline_json_schema())
 
 
 def write_schema(root: Path) -> Path:
     """Write the schema under ``root``; returns the file's path."""
-    path = root / SCHEMA_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(schema_text(), encoding="utf-8")
-    return path
+    return schema_files.write_schema(root, SCHEMA_FILE, pipeline_json_schema())
 
 
 if __name__ == "__main__":
