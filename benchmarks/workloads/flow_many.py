@@ -5,11 +5,7 @@ Reports the wall time of the N flow calls against N bare function calls.
 
 from __future__ import annotations
 
-from workload_support import emit, load_sdk, parse_args, start_backend, timed
-
-
-def add_one(x: int) -> int:
-    return x + 1
+from workload_support import add_one, emit, load_sdk, parse_args, start_backend, timed
 
 
 def main() -> None:

@@ -6,11 +6,7 @@ call's wall time against the bare list comprehension.
 
 from __future__ import annotations
 
-from workload_support import emit, load_sdk, parse_args, start_backend, timed
-
-
-def add_one(x: int) -> int:
-    return x + 1
+from workload_support import add_one, emit, load_sdk, parse_args, start_backend, timed
 
 
 def main() -> None:

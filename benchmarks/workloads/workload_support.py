@@ -21,6 +21,11 @@ from types import SimpleNamespace
 from typing import Any
 
 
+def add_one(x: int) -> int:
+    """The trivial task body every workload times."""
+    return x + 1
+
+
 def parse_args(description: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--system", choices=("partita", "prefect"), required=True)

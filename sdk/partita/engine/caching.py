@@ -29,7 +29,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from partita.cache_policies import CacheContext, CachePolicy, key_of
-from partita.results import modified_time, read_bytes, storage_root, summarize, write_bytes
+from partita.results import modified_time, persist_result, read_bytes, storage_root, write_bytes
 
 if TYPE_CHECKING:
     from partita.context import FlowRunContext, TaskRunRecord
@@ -73,16 +73,17 @@ class CacheEntry:
         Raises:
             TypeError / pickle.PicklingError: the value cannot be serialized.
         """
-        from partita.results import _dumps
-
-        url = _value_url(self.root, self.key, serializer)
-        write_bytes(url, _dumps(value, serializer))
+        record = persist_result(value, key=_value_key(self.key, serializer), storage=self.root, serializer=serializer)
         write_bytes(self._last_url, json.dumps({"key": self.key, "components": self.components}).encode())
-        return {"storage_key": url, "serializer": serializer, "summary": summarize(value)}
+        return record
+
+
+def _value_key(key: str, serializer: str) -> str:
+    return f"cache/{key}" if serializer == "cloudpickle" else f"cache/{key}.{serializer}"
 
 
 def _value_url(root: str, key: str, serializer: str) -> str:
-    return f"{root}/cache/{key}" if serializer == "cloudpickle" else f"{root}/cache/{key}.{serializer}"
+    return f"{root}/{_value_key(key, serializer)}"
 
 
 def has_cached_value(task: "Task", components: dict[str, str]) -> bool:
