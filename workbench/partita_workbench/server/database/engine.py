@@ -58,7 +58,8 @@ def _sqlite_file(url: URL) -> Path | None:
     return Path(database).expanduser()
 
 
-def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_connection_setup(dbapi_connection: Any, _record: Any = None) -> None:
+    """The settings of every connection to a SQLite database (the module docstring lists them)."""
     dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (see _on_sqlite_begin)
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT * 1000)}")
@@ -90,7 +91,7 @@ def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
         path.parent.mkdir(parents=True, exist_ok=True)
     kwargs.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT)
     engine = create_async_engine(parsed, **kwargs)
-    event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+    event.listen(engine.sync_engine, "connect", sqlite_connection_setup)
     event.listen(engine.sync_engine, "begin", _on_sqlite_begin)
     return engine
 
