@@ -28,7 +28,7 @@ class EmbeddedBackend:
         from partita_workbench.server import create_app  # the one SDK → workbench import
 
         self.database_url = database_url
-        self.app = create_app(database_url=database_url)
+        self.app = create_app(database_url=database_url, embedded=True)
         self.loop = asyncio.new_event_loop()
         self._started = threading.Event()
         self._stop: asyncio.Event | None = None

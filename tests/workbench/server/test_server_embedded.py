@@ -1,4 +1,4 @@
-"""The embedded backend's in-thread batch writer: the route's rows, its errors, and when it is used."""
+"""The embedded backend: its in-thread batch writer (the route's rows, its errors, when it is used) and inline SQLite."""
 
 from __future__ import annotations
 
@@ -157,3 +157,49 @@ def test_ids_are_time_ordered_version_7_uuids():
     assert parsed.version == 7 and parsed.variant == uuid.RFC_4122  # RFC 9562 keeps RFC 4122's variant
     assert abs((parsed.int >> 80) / 1000 - time.time()) < 60
     assert all(first < other for other in later) and len(set(later)) == 100
+
+
+def test_the_embedded_app_runs_sqlite_inline_and_a_server_app_through_aiosqlite(tmp_path):
+    import asyncio
+
+    import aiosqlite
+
+    from partita_workbench.server.database.engine import create_engine
+    from partita_workbench.server.database.inline_sqlite import Connection
+
+    async def driver_of(inline: bool) -> object:
+        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", inline=inline)
+        try:
+            async with engine.connect() as connection:
+                raw = await connection.get_raw_connection()
+                assert (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar() == "wal"
+                assert (await connection.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
+                return type(raw.driver_connection)
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(driver_of(True)) is Connection
+    assert asyncio.run(driver_of(False)) is aiosqlite.Connection
+    backend = EmbeddedBackend(f"sqlite+aiosqlite:///{tmp_path / 'embedded.db'}")
+    try:
+        async def embedded_driver() -> object:
+            async with backend.app.state.database.engine.connect() as connection:
+                return type((await connection.get_raw_connection()).driver_connection)
+
+        assert backend.call(embedded_driver()) is Connection
+    finally:
+        backend.close()
+
+
+def test_inline_sqlite_rolls_back_a_failed_write_and_keeps_serving(tmp_path):
+    backend = EmbeddedBackend(f"sqlite+aiosqlite:///{tmp_path / 'embedded.db'}")
+    try:
+        client = _client_for(backend)
+        flow = client.create_flow("f")
+        run = client.create_flow_run(flow.id, "r")
+        with pytest.raises(ObjectNotFound):
+            client.write_task_run_batch({"task_runs": [[new_id(), "t", new_id(), "t", "0", None, {}, [], 0, None, None, 0.0]]})
+        assert client.read_task_runs(flow_run_id=run.id) == []
+        assert client.read_flow_run(run.id).name == "r"
+    finally:
+        backend.close()
