@@ -93,7 +93,7 @@ class TaskRunEngine:
             return
         if self.task.state_details:
             state.state_details.update(self.task.state_details)
-        state.state_details["task_run_id"] = str(self.record.id)
+        state.state_details["task_run_id"] = self.record.id
         self.state = state
         self.recorder.set_task_run_state(self.record, state)
         if events.listeners:
