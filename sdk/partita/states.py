@@ -244,12 +244,15 @@ class State:
 
         ``task_run_id`` travels in the row, so it is left out of
         ``state_details`` (the backend puts it back when the state is read).
+        The timestamp stays a ``datetime``: the embedded writer formats it
+        for SQLite once, and the HTTP client's JSON encoder (pydantic-core)
+        writes ISO 8601 text.
         """
         details = self.state_details
         if details.get("task_run_id") == task_run_id:
             details = {} if len(details) == 1 else {k: v for k, v in details.items() if k != "task_run_id"}
         # ``_value_``: the enum's plain attribute (``.value`` is a slower descriptor)
-        return [task_run_id, self.id, self.type._value_, self.name, self.timestamp.isoformat(), self.message, details, self.data]
+        return [task_run_id, self.id, self.type._value_, self.name, self.timestamp, self.message, details, self.data]
 
     @classmethod
     def from_json(cls, doc: dict[str, Any] | Any) -> "State":

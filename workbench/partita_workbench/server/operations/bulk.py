@@ -68,8 +68,8 @@ def _sqlite_timestamp(value: dt.datetime | str | None) -> str | None:
     if value is None:
         return None
     if value.__class__ is str:
-        if len(value) == 32 and value[26:] == "+00:00":  # what the SDK sends: checked, then cut
-            _parse_timestamp(value)
+        if (len(value) == 32 and value[26:] == "+00:00") or (len(value) == 27 and value[26] == "Z"):
+            _parse_timestamp(value)  # UTC with microseconds, as the SDK sends: checked, then cut
             return value[:10] + " " + value[11:26]
         value = _parse_timestamp(value)  # standard-library tzinfo: cheap offsets
     offset = value.utcoffset()
