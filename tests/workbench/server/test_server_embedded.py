@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 import threading
 import time
@@ -39,13 +40,22 @@ def _sdk_batch(flow_run_id: str, n: int) -> dict:
                           timestamp=start + dt.timedelta(seconds=i, microseconds=i))
             states.append(state.to_wire(record.id))
         runs.append(record.to_row())
+    if n > 2:  # times a user may give: another offset (stored as UTC), naive (taken as UTC)
+        states[1][4] = dt.datetime(2024, 5, 1, 14, 0, 0, 250000, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+        states[4][4] = dt.datetime(2024, 5, 1, 12, 0, 7)
     return {"task_runs": runs, "states": states}
 
 
 def _rows(path, table: str) -> list[tuple]:
+    """The table's rows (without ``created``/``updated``), JSON columns decoded (their spacing may differ)."""
     with sqlite3.connect(path) as db:
-        columns = [c[1] for c in db.execute(f"PRAGMA table_info({table})") if c[1] not in ("created", "updated")]
-        return sorted(db.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall(), key=str)
+        info = [c for c in db.execute(f"PRAGMA table_info({table})") if c[1] not in ("created", "updated")]
+        rows = db.execute(f"SELECT {', '.join(c[1] for c in info)} FROM {table}").fetchall()
+    json_columns = {i for i, c in enumerate(info) if c[2] == "JSON"}
+    return sorted(
+        (tuple(json.loads(v) if i in json_columns and v is not None else v for i, v in enumerate(row)) for row in rows),
+        key=str,
+    )
 
 
 @pytest.fixture

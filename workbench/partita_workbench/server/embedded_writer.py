@@ -5,12 +5,19 @@ SDK's own, trusted rows. Sending them through the in-process ASGI app would
 cost an HTTP request, a pydantic validation and several hand-offs between
 the recorder thread, the app's event loop and the SQLite driver's thread,
 each of which waits for the interpreter lock while the flow's thread runs
-tasks. :class:`SQLiteBatchWriter` applies the same batch, built into the same
-rows and statements as ``POST /api/task_runs/batch``
-(:mod:`partita_workbench.server.operations.batch_rows`), in one transaction on
-its own connection of the standard library's :mod:`sqlite3`, in the thread
-that calls it; SQLite's own work then runs without the interpreter lock.
-Live-event subscribers of the app get the batch's states as from the route.
+tasks. :class:`SQLiteBatchWriter` stores the batch in one transaction on its
+own connection of the standard library's :mod:`sqlite3`, in the thread that
+calls it, with the semantics of ``POST /api/task_runs/batch``
+(:mod:`partita_workbench.server.operations.batch_rows`: the same columns,
+conflict rules and encodings of ids, times and JSON).
+
+The rows go to SQLite as one JSON document per table, taken apart by
+SQLite's ``json_each`` inside a single ``INSERT ... SELECT``: SQLite then
+does the whole batch in one call, without the interpreter lock, while the
+flow's thread goes on running tasks (``executemany`` takes and releases the
+lock once per row, and each time waits for the busy flow thread to let go
+of it). Live-event subscribers of the app get the batch's states as from
+the route.
 
 Only a SQLite file is written this way; with any other database the
 recorder sends its batches through the app as a remote client would.
@@ -27,21 +34,55 @@ from pathlib import Path
 from typing import Any
 
 from partita.exceptions import BackendError
-from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
+from pydantic_core import to_json
 
 from partita_workbench.server.database.engine import sqlite_connection_setup
-from partita_workbench.server.errors import ServerError
-from partita_workbench.server.operations.batch_rows import (
-    TASK_RUN_COLUMNS,
-    TASK_RUN_STATE_COLUMNS,
-    batch_rows,
-    dangling_reference,
-    state_append,
-    task_run_upsert,
-)
-from partita_workbench.server.operations.bulk import SQLITE, compiled_sql
+from partita_workbench.server.operations.batch_rows import MUTABLE_COLUMNS, dangling_reference
 
-_DIALECT = SQLiteDialect_aiosqlite()  # what the app's engine compiles for, so the SQL is the route's
+
+def _uuid(value: str) -> str:
+    """SQL: a UUID as SQLAlchemy's ``Uuid`` stores it on SQLite (32 lowercase hex digits)."""
+    return f"replace(lower({value}), '-', '')"
+
+
+def _time(value: str) -> str:
+    """SQL: an ISO 8601 time (as pydantic-core writes a ``datetime``) as SQLAlchemy's SQLite DATETIME text.
+
+    ``strftime`` turns any offset into UTC (no offset: UTC); the microseconds
+    are kept (pydantic-core writes six digits, or none when there are none).
+    """
+    return f"strftime('%Y-%m-%d %H:%M:%S', {value}) || CASE WHEN substr({value}, 20, 1) = '.' THEN substr({value}, 20, 7) ELSE '.000000' END"
+
+
+def _stamp(microseconds: str) -> str:
+    """SQL: Unix microseconds as SQLAlchemy's SQLite DATETIME text."""
+    return f"strftime('%Y-%m-%d %H:%M:%S', ({microseconds}) / 1000000, 'unixepoch') || printf('.%06d', ({microseconds}) % 1000000)"
+
+
+def _fields(n: int) -> str:
+    return ", ".join(f"json_extract(value, '$[{i}]') AS f{i}" for i in range(n))
+
+
+# A run row is a TaskRunRow plus its last state in the batch: [..., state_type, state_name, state_id].
+_UPSERT_RUNS = f"""
+INSERT INTO task_run (id, name, flow_run_id, task_key, dynamic_key, cache_key, task_inputs, tags,
+                      run_count, start_time, end_time, total_run_time, state_type, state_name, state_id,
+                      created, updated)
+SELECT {_uuid('f0')}, f1, {_uuid('f2')}, f3, f4, f5, coalesce(f6, '{{}}'), coalesce(f7, '[]'),
+       f8, {_time('f9')}, {_time('f10')}, f11, f12, f13, {_uuid('f14')},
+       {_stamp('?2 + key')}, {_stamp('?2 + key')}
+FROM (SELECT key, {_fields(15)} FROM json_each(?1)) WHERE true
+ON CONFLICT (id) DO UPDATE SET
+  {', '.join(f'{c} = excluded.{c}' for c in MUTABLE_COLUMNS)},
+  {', '.join(f'{c} = coalesce(excluded.{c}, task_run.{c})' for c in ('state_type', 'state_name', 'state_id'))}
+"""
+
+_APPEND_STATES = f"""
+INSERT INTO task_run_state (task_run_id, id, type, name, timestamp, message, state_details, data)
+SELECT {_uuid('f0')}, {_uuid('f1')}, f2, f3, {_time('f4')}, f5, coalesce(f6, '{{}}'), f7
+FROM (SELECT {_fields(8)} FROM json_each(?1)) WHERE true
+ON CONFLICT (id) DO NOTHING
+"""
 
 
 class SQLiteBatchWriter:
@@ -58,8 +99,6 @@ class SQLiteBatchWriter:
         self.publish = publish
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = None
-        self._upsert = compiled_sql(lambda: task_run_upsert("sqlite"), TASK_RUN_COLUMNS, "upsert task runs", _DIALECT)
-        self._append = compiled_sql(lambda: state_append("sqlite"), TASK_RUN_STATE_COLUMNS, "append task run states", _DIALECT)
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
@@ -69,29 +108,37 @@ class SQLiteBatchWriter:
         return self._connection
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, int]:
-        """Store ``batch`` (``task_runs`` and ``states`` arrays) in one transaction.
+        """Store ``batch`` (``task_runs`` and ``states`` arrays, as the SDK's recorder makes them) in one transaction.
+
+        The last snapshot of a task run sent twice wins, a state sent twice
+        is stored once, a run's current state is its last state in the batch
+        (none: the stored one is kept), and runs first seen get ``created``
+        times a microsecond apart in the order sent — as the route.
 
         Returns:
-            ``{"task_runs": n, "states": m}`` as the route answers.
+            ``{"task_runs": n, "states": m}``: the rows sent (as the route answers).
 
         Raises:
             partita.exceptions.ObjectNotFound: a task run names an unknown flow
                 run, or a state an unknown task run (nothing is stored).
             partita.exceptions.BackendError: the database refused the batch.
         """
-        task_runs, states = batch.get("task_runs", ()), batch.get("states", ())
-        try:
-            run_rows, state_rows = batch_rows(task_runs, states, dt.datetime.now(dt.timezone.utc), SQLITE)
-        except ServerError as exc:
-            raise _client_error(exc) from None
+        task_runs, states = batch.get("task_runs") or [], batch.get("states") or []
+        last_state = {state[0]: state for state in states}
+        runs = []
+        for run in task_runs:
+            state = last_state.get(run[0])
+            runs.append([*run, state[2], state[3], state[1]] if state is not None else run)
+        now = dt.datetime.now(dt.timezone.utc)
+        created = (int(now.timestamp()) * 1_000_000) + now.microsecond
         with self._lock:
             connection = self._connect()
             connection.execute("BEGIN IMMEDIATE")
             try:
-                if run_rows:
-                    connection.executemany(self._upsert, run_rows)
-                if state_rows:
-                    connection.executemany(self._append, state_rows)
+                if runs:
+                    connection.execute(_UPSERT_RUNS, (to_json(runs).decode(), created))
+                if states:
+                    connection.execute(_APPEND_STATES, (to_json(states).decode(),))
             except sqlite3.IntegrityError as exc:
                 why = self._explain(connection, task_runs, states)
                 connection.execute("ROLLBACK")
@@ -102,7 +149,7 @@ class SQLiteBatchWriter:
             connection.execute("COMMIT")
         if self.publish is not None:
             self.publish(batch)
-        return {"task_runs": len(run_rows), "states": len(state_rows)}
+        return {"task_runs": len({run[0] for run in task_runs}), "states": len({state[1] for state in states})}
 
     @staticmethod
     def _explain(connection: sqlite3.Connection, task_runs: Any, states: Any) -> Any:

@@ -32,7 +32,7 @@ from partita_workbench.server.operations.bulk import Codec
 from partita_workbench.server.operations.common import check_int32
 
 # Columns a later snapshot of a task run overwrites (everything but id and created).
-_MUTABLE = (
+MUTABLE_COLUMNS = (
     "name", "flow_run_id", "task_key", "dynamic_key", "cache_key", "task_inputs", "tags",
     "run_count", "start_time", "end_time", "total_run_time", "updated",
 )
@@ -52,7 +52,7 @@ def task_run_upsert(dialect: str) -> Insert:
     """``INSERT ... ON CONFLICT (id) DO UPDATE`` of task-run snapshots; a missing state keeps the stored one."""
     table = TaskRun.__table__
     stmt = _insert(dialect, table)
-    set_ = {name: stmt.excluded[name] for name in _MUTABLE}
+    set_ = {name: stmt.excluded[name] for name in MUTABLE_COLUMNS}
     for name in _CURRENT_STATE_COLUMNS:
         set_[name] = func.coalesce(stmt.excluded[name], table.c[name])
     return stmt.on_conflict_do_update(index_elements=[table.c.id], set_=set_)
