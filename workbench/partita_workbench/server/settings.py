@@ -47,9 +47,14 @@ class ServerSettings(BaseSettings):
         return value
 
     def resolved_storage(self) -> Path:
-        """The store's root folder: the setting, or the SDK's local result storage."""
+        """The store's root folder: the setting, else the SDK's result storage when it is a local
+        folder, else ``<PARTITA_HOME>/storage`` (e.g. with ``PARTITA_RESULT_STORAGE=server``)."""
         if self.storage is not None:
             return self.storage.expanduser().resolve()
         from partita.settings import get_settings
 
-        return Path(get_settings().resolved_result_storage()).expanduser().resolve()
+        settings = get_settings()
+        storage = settings.resolved_result_storage().removeprefix("file://")
+        if "://" in storage:
+            return (settings.home.expanduser() / "storage").resolve()
+        return Path(storage).expanduser().resolve()
