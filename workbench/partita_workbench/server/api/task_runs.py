@@ -54,7 +54,7 @@ async def create_task_run(body: TaskRunCreate, response: Response, db: DatabaseD
 
 def _publish_batch(events: EventBroker, batch: TaskRunBatch) -> None:
     """One state event per state of the batch, in order, with its task run's flow run when sent along."""
-    if not events.subscribers:
+    if not events.wanted:
         return
     runs = {row[0]: row for row in batch.task_runs}
     for task_run_id, state_id, type_, name, timestamp, message, details, data in batch.states:
