@@ -82,9 +82,12 @@ class Settings(BaseSettings):
         backend (:mod:`partita.result_store`).
         """
         if self.result_storage:
-            from partita.result_store import SERVER_STORAGE, SERVER_STORAGE_URL
+            from partita.result_store import SERVER_STORAGE, SERVER_STORAGE_URL, register
 
-            return SERVER_STORAGE_URL if self.result_storage.strip().lower() == SERVER_STORAGE else self.result_storage
+            if self.result_storage.strip().lower() == SERVER_STORAGE:
+                register()  # whoever builds a path under this root can open it with fsspec
+                return SERVER_STORAGE_URL
+            return self.result_storage
         return str((self.home.expanduser() / "storage").resolve())
 
 
