@@ -1,8 +1,9 @@
 """The backend application: :func:`create_app`.
 
 The app's lifespan opens the database engine, brings the schema to the
-latest migration, starts the late-run marker, and closes everything on
-shutdown. It relies on nothing specific to uvicorn, so the SDK can run it
+latest migration, starts the live-events relay between server processes (on
+PostgreSQL, :mod:`partita_workbench.server.events_relay`) and the late-run
+marker, and closes everything on shutdown. It relies on nothing specific to uvicorn, so the SDK can run it
 in-process (entering ``app.router.lifespan_context(app)`` itself and sending
 requests through ``httpx.ASGITransport``), and ``partita server start`` can
 serve it over HTTP (:mod:`partita_workbench.server.serving`).
@@ -24,6 +25,7 @@ from partita_workbench.server.api import api_router
 from partita_workbench.server.database.engine import Database, create_engine, migrate
 from partita_workbench.server.errors import install_exception_handlers
 from partita_workbench.server.events import EventBroker
+from partita_workbench.server.events_relay import postgres_event_relay
 from partita_workbench.server.security import AuthMiddleware, BodySizeLimitMiddleware
 from partita_workbench.server.services.late_runs import late_run_marker
 from partita_workbench.server.settings import ServerSettings
@@ -64,9 +66,12 @@ def create_app(
         try:
             await migrate(engine)
             app.state.database = database = Database(engine)
-            async with late_run_marker(
-                database, settings.late_runs_interval, settings.late_runs_after, app.state.events
-            ):
+            async with contextlib.AsyncExitStack() as services:
+                if database.dialect == "postgresql" and settings.events_relay:
+                    await services.enter_async_context(postgres_event_relay(url, app.state.events))
+                await services.enter_async_context(
+                    late_run_marker(database, settings.late_runs_interval, settings.late_runs_after, app.state.events)
+                )
                 yield
         finally:
             await engine.dispose()

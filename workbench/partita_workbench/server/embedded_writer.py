@@ -200,7 +200,7 @@ def batch_writer_for(app: Any, loop: asyncio.AbstractEventLoop) -> SQLiteBatchWr
     events = app.state.events
 
     def publish(batch: dict[str, Any]) -> None:
-        if events.subscribers:
+        if events.wanted:
             from partita_workbench.server.api.task_runs import publish_batch
 
             loop.call_soon_threadsafe(publish_batch, events, batch.get("task_runs", ()), batch.get("states", ()))

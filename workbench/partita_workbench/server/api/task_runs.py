@@ -58,7 +58,7 @@ def publish_batch(events: EventBroker, task_runs: Sequence[Sequence[Any]], state
 
     ``task_runs`` and ``states`` are the batch's ``TaskRunRow`` and ``TaskRunStateRow`` arrays.
     """
-    if not events.subscribers:
+    if not events.wanted:
         return
     runs = {row[0]: row for row in task_runs}
     for task_run_id, state_id, type_, name, timestamp, message, details, data in states:
