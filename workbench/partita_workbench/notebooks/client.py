@@ -17,6 +17,8 @@ from papermill.engines import NBClientEngine, papermill_engines
 from traitlets import Any as AnyTrait
 from traitlets import Integer
 
+from partita_workbench.notebooks.kernels import IOPUB_TIMEOUT
+
 __all__ = ["ENGINE_NAME", "CellWatch", "PartitaEngine", "PartitaNotebookClient", "TRUNCATION_TAG"]
 
 ENGINE_NAME = "partita"
@@ -208,6 +210,7 @@ class PartitaEngine(NBClientEngine):
             # nbclient's ``timeout`` trait is whole seconds; ``timeout_func`` takes any number
             "timeout_func": (lambda cell: execution_timeout) if execution_timeout else None,
             "startup_timeout": start_timeout,
+            "iopub_timeout": kwargs.pop("iopub_timeout", IOPUB_TIMEOUT),
             "log": _logger,
             "log_output": log_output,
             "stdout_file": stdout_file,

@@ -17,10 +17,17 @@ from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
 from partita.exceptions import UserInputError
 
-__all__ = ["DEFAULT_KERNEL", "KernelChoice", "KernelNotFound", "installed_kernels", "choose_kernel"]
+__all__ = ["DEFAULT_KERNEL", "IOPUB_TIMEOUT", "KernelChoice", "KernelNotFound", "installed_kernels", "choose_kernel"]
 
 DEFAULT_KERNEL = "python3"
 """Kernel used for a notebook whose metadata names none (ipykernel's default name)."""
+
+IOPUB_TIMEOUT = 30
+"""Seconds nbclient waits, after a cell's reply, for the rest of its output and the kernel's idle
+status (its ``iopub_timeout``). nbclient's default of 4 s is meant for remote kernels; ours are
+local, so a longer wait only happens on a loaded machine, where 4 s drops the cell's late output and
+shuts the kernel down while it is still finishing the cell (it then logs "KeyboardInterrupt caught
+in kernel")."""
 
 
 class KernelNotFound(UserInputError):
