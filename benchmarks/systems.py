@@ -5,6 +5,9 @@
   the ``partita`` script next to that interpreter.
 * **Prefect** runs in a venv of its own, ``benchmarks/.venvs/prefect-<version>``,
   created with ``pip install prefect==<version>`` on first use and reused after.
+* **papermill** alone, the baseline of the notebook case, runs with Partita's
+  interpreter (papermill is one of Partita's dependencies, so both run the
+  same papermill, nbclient and kernel); it has no database.
 
 Every run gets a fresh home directory, so each system starts from an empty
 database exactly as a new user's would. Settings (see :func:`System.env`):
@@ -43,12 +46,12 @@ class System:
     """One system under test.
 
     Args:
-        name: ``partita`` or ``prefect`` (also the workloads' ``--system``).
+        name: ``partita``, ``prefect`` or ``papermill`` (also the workloads' ``--system``).
         package: the import name.
         python: interpreter that runs its workloads.
         cli: its command-line tool.
         home_variable: environment variable naming its home directory.
-        database: database file name inside the home.
+        database: database file name inside the home (``None``: it records nothing).
         settings: extra environment variables set for every run.
     """
 
@@ -57,7 +60,7 @@ class System:
     python: Path
     cli: Path
     home_variable: str
-    database: str
+    database: str | None
     settings: dict[str, str] = field(default_factory=dict)
 
     def env(self, home: Path) -> dict[str, str]:
@@ -92,6 +95,11 @@ def partita_system(python: Path | None = None) -> System:
             "`python -m pip install -e .` in that interpreter's venv, then try again"
         )
     return System("partita", "partita", python, cli, "PARTITA_HOME", "partita.db")
+
+
+def papermill_system(partita: System) -> System:
+    """papermill alone, with the interpreter (and so the papermill) of ``partita``."""
+    return System("papermill", "papermill", partita.python, partita.python.parent / "papermill", "PARTITA_HOME", None)
 
 
 def prefect_system(report: Callable[[str], None] | None = None) -> System:
