@@ -14,6 +14,10 @@ database exactly as a new user's would. Settings (see :func:`System.env`):
 
 * both: every inherited ``PARTITA_*`` / ``PREFECT_*`` variable removed, and
   ``DO_NOT_TRACK=1`` so benchmark runs send no usage telemetry;
+  ``PYTHONDONTWRITEBYTECODE`` removed, and Partita's sources compiled to
+  bytecode before the first run (:func:`partita_system`): pip compiles an
+  installed package (Prefect's venv), but an editable install is compiled on
+  import, and with that variable set every run would compile Partita again;
 * Partita: ``PARTITA_HOME=<home>``; ``PARTITA_API_URL`` unset, so the backend
   runs in-process on ``<home>/partita.db``;
 * Prefect: ``PREFECT_HOME=<home>``; ``PREFECT_API_URL`` unset, so Prefect starts
@@ -39,6 +43,7 @@ VENVS = Path(__file__).resolve().parent / ".venvs"
 
 _READY = ".ready"
 _SHARED_ENV = {"DO_NOT_TRACK": "1"}
+_DROPPED = {"PYTHONDONTWRITEBYTECODE"}
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,7 @@ class System:
 
     def env(self, home: Path) -> dict[str, str]:
         """The environment of one run with ``home`` as the system's home."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PARTITA_", "PREFECT_"))}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PARTITA_", "PREFECT_")) and k not in _DROPPED}
         env.update(_SHARED_ENV)
         env.update(self.settings)
         env[self.home_variable] = str(home)
@@ -94,7 +99,24 @@ def partita_system(python: Path | None = None) -> System:
             f"Partita is not installed for {python}; from the repository root run "
             "`python -m pip install -e .` in that interpreter's venv, then try again"
         )
+    compile_sources(python)
     return System("partita", "partita", python, cli, "PARTITA_HOME", "partita.db")
+
+
+def compile_sources(python: Path) -> None:
+    """Write the bytecode of the ``partita`` and ``partita_workbench`` packages ``python`` imports.
+
+    What pip does when it installs a package; needed for an editable install
+    (the repository's ``.venv``), whose ``__pycache__`` folders are otherwise
+    only written by an import without ``PYTHONDONTWRITEBYTECODE``.
+    """
+    code = (
+        "import compileall, os, partita, partita_workbench\n"
+        "for package in (partita, partita_workbench):\n"
+        "    compileall.compile_dir(os.path.dirname(package.__file__), quiet=1)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in _DROPPED}
+    subprocess.run([str(python), "-c", code], env=env, capture_output=True, text=True, timeout=300)
 
 
 def papermill_system(partita: System) -> System:

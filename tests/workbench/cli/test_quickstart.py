@@ -72,8 +72,11 @@ def test_quickstart_over_http_is_recorded_the_same(tmp_path):
         server.stop()
 
 
-# What a cached re-run never needs: the notebook runner, the migration tool, the HTTP server.
-NOT_NEEDED_WHEN_CACHED = ("papermill", "nbclient", "jupyter_client", "zmq", "alembic", "uvicorn")
+# What a cached re-run on SQLite never needs: the notebook runner, the migration tool, the HTTP
+# server, the PostgreSQL dialect.
+NOT_NEEDED_WHEN_CACHED = (
+    "papermill", "nbclient", "jupyter_client", "zmq", "alembic", "uvicorn", "sqlalchemy.dialects.postgresql", "asyncpg",
+)
 _RUN_AND_LIST_MODULES = (
     "import atexit, sys\n"
     "watch = sys.argv[1].split(',')\n"

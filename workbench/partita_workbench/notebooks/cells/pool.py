@@ -48,7 +48,9 @@ class WarmKernel:
     async def _start(self, cwd: str) -> None:
         from jupyter_client.manager import AsyncKernelManager
 
-        km = AsyncKernelManager(kernel_name=self.kernel_name)
+        from partita_workbench.notebooks.kernels import use_unix_sockets
+
+        km = use_unix_sockets(AsyncKernelManager(kernel_name=self.kernel_name))
         await km.start_kernel(cwd=cwd)
         self.km = km
 

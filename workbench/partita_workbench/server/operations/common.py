@@ -10,7 +10,7 @@ from typing import Any
 from partita.client.schemas import StateModel
 from partita.states import StateType
 from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from partita_workbench.server.database.models import FlowRun, FlowRunState, TaskRun, TaskRunState
@@ -41,6 +41,8 @@ def insert_for(session: AsyncSession, table: Table) -> Any:
     """The dialect's ``INSERT`` for ``table``, which has ``on_conflict_do_*`` (SQLite, PostgreSQL)."""
     dialect = session.bind.dialect.name
     if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql  # imported only for a PostgreSQL database
+
         return postgresql.insert(table)
     return sqlite.insert(table)
 
