@@ -36,7 +36,9 @@ def _default_database_url() -> str:
     return get_settings().resolved_database_url()
 
 
-def create_app(database_url: str | None = None, settings: ServerSettings | None = None) -> FastAPI:
+def create_app(
+    database_url: str | None = None, settings: ServerSettings | None = None, embedded: bool = False
+) -> FastAPI:
     """The Partita backend as a FastAPI app.
 
     Args:
@@ -46,6 +48,9 @@ def create_app(database_url: str | None = None, settings: ServerSettings | None 
             SQLite file under ``PARTITA_HOME``).
         settings: server settings; default: read from ``PARTITA_SERVER_*``
             (:mod:`partita_workbench.server.settings`).
+        embedded: the app serves only the process it runs in (the SDK's
+            embedded backend): a SQLite file is then used without aiosqlite's
+            thread (:mod:`partita_workbench.server.database.inline_sqlite`).
 
     The :class:`~partita_workbench.server.database.engine.Database` is on
     ``app.state.database`` while the lifespan is entered.
@@ -55,7 +60,7 @@ def create_app(database_url: str | None = None, settings: ServerSettings | None 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(url)
+        engine = create_engine(url, inline=embedded)
         try:
             await migrate(engine)
             app.state.database = database = Database(engine)
