@@ -39,7 +39,11 @@ def as_utc(value: dt.datetime) -> dt.datetime:
 
 def insert_for(session: AsyncSession, table: Table) -> Any:
     """The dialect's ``INSERT`` for ``table``, which has ``on_conflict_do_*`` (SQLite, PostgreSQL)."""
-    dialect = session.bind.dialect.name
+    return dialect_insert(session.bind.dialect.name, table)
+
+
+def dialect_insert(dialect: str, table: Table) -> Any:
+    """``INSERT`` for ``table`` with ``on_conflict_do_*``, for the dialect named ``dialect`` (``sqlite``, ``postgresql``)."""
     if dialect == "postgresql":
         from sqlalchemy.dialects import postgresql  # imported only for a PostgreSQL database
 
