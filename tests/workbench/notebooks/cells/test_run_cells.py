@@ -292,3 +292,20 @@ def test_output_arriving_late_after_the_reply_is_kept(tmp_path):
     state = cells_flow(path)(return_state=True)
     assert state.is_completed(), state.message
     assert streams(nbformat.read(state.result(), as_version=4).cells[0]) == "early\nlate\n"
+
+
+def test_a_kernel_that_died_leaves_no_connection_file(tmp_path):
+    import os
+    import signal
+
+    from partita_workbench.notebooks.cells.pool import WarmKernel
+
+    kernel = WarmKernel("python3", str(tmp_path))
+
+    async def kill(km):
+        os.kill(km.provisioner.pid, signal.SIGKILL)
+        await km.provisioner.wait()
+        return km.connection_file
+
+    connection_file = kernel.run(kill)
+    assert not os.path.exists(connection_file)

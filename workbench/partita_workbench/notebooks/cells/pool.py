@@ -105,8 +105,12 @@ class WarmKernel:
             except Exception:
                 return
             km = self.km
-            if km is not None and await km.is_alive():  # nbclient shuts down the kernels it ran cells on
+            if km is None:
+                return
+            if await km.is_alive():
                 await km.shutdown_kernel(now=True)
+            else:  # it died: still remove its connection file and sockets
+                await km.cleanup_resources()
 
         try:
             asyncio.run_coroutine_threadsafe(stop(), self.loop).result(timeout=30)
