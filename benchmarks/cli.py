@@ -15,13 +15,13 @@ from rich.markup import escape
 from benchmarks import cases as case_registry
 from benchmarks import provenance, report, runner
 from benchmarks.live import LiveProgress
-from benchmarks.systems import PREFECT_VERSION, SetupError, partita_system, prefect_system
+from benchmarks.systems import PREFECT_VERSION, SetupError, papermill_system, partita_system, prefect_system
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description="Partita vs Prefect benchmarks.")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description="Partita side by side with Prefect and papermill.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run the cases and print the table")
@@ -32,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="uncounted runs per system and case before the counted ones (default 1)")
     run.add_argument("--n-scale", type=_positive_float, default=1.0,
                      help="multiply every workload size, e.g. 0.01 for a smoke run (default 1)")
-    run.add_argument("--no-prefect", action="store_true", help="run Partita only (no Prefect venv needed)")
+    run.add_argument("--no-prefect", action="store_true", help="leave Prefect out (no Prefect venv needed); cases compared with papermill still run it")
     run.add_argument("--partita-python", type=Path, default=None,
                      help="interpreter with Partita installed (default: the one running this command)")
     run.add_argument("--timeout", type=_positive_float, default=1800.0,
@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         console = Console(width=160)
     if args.command == "list":
         for case in case_registry.ALL:
-            console.print(f"[bold]{case.name}[/] — {case.title}: {case.description}", highlight=False)
+            against = f"compared with {report.other_label({'systems': {}}, case.other)}" if case.other else "Partita alone"
+            console.print(f"[bold]{case.name}[/] — {case.title} ({against}): {case.description}", highlight=False)
         return 0
     if args.command == "show":
         results = report.read_json(args.results)
@@ -73,9 +74,12 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     except ValueError as exc:
         console.print(f"[red]{escape(str(exc))}[/]", highlight=False)
         return 2
+    wanted = {case.other for case in selected}
     try:
         systems = [partita_system(args.partita_python)]
-        if not args.no_prefect:
+        if "papermill" in wanted:
+            systems.append(papermill_system(systems[0]))
+        if not args.no_prefect and "prefect" in wanted:
             with console.status(f"preparing the Prefect {PREFECT_VERSION} venv"):
                 systems.append(prefect_system(report=lambda msg: console.print(msg, highlight=False)))
     except SetupError as exc:

@@ -46,10 +46,20 @@ def ratio(value: float | None) -> str:
 
 
 def goal(value: float | None, target: float | None) -> str:
-    """``≤ 1/100 ✓`` / ``≤ 1/100 ✗``, or empty when the metric has no goal."""
+    """``≤ 1/100 ✓`` / ``≤ 1.15 ✗``, or empty when the metric has no ratio goal."""
     if target is None:
         return ""
-    label = f"≤ 1/{round(1 / target)}"
+    label = f"≤ 1/{round(1 / target)}" if target < 1 else f"≤ {number(target)}"
     if value is None:
         return label
     return f"{label} {'✓' if value <= target else '✗'}"
+
+
+def limit(value: float | None, bound: float | None, unit: str) -> str:
+    """``≤ 300 ms ✓`` for an absolute bound on Partita's median, or empty when there is none."""
+    if bound is None:
+        return ""
+    label = f"≤ {number(bound)} {unit}"
+    if value is None:
+        return label
+    return f"{label} {'✓' if value <= bound else '✗'}"

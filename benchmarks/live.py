@@ -51,6 +51,6 @@ class LiveProgress:
         metric = case.metrics[0]
         parts = []
         for name, summary in result["systems"].items():
-            value = summary["metrics"].get(metric.key)
+            value = summary["metrics"].get(metric.key if name == "partita" else metric.other_key)
             parts.append(f"{name} {fmt.number(value['median']) if value else summary['status']}")
         self.console.print(f"[bold]{escape(case.title)}[/] — {escape(metric.label)} ({metric.unit}): {', '.join(parts)}", highlight=False)

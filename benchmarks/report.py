@@ -21,10 +21,13 @@ from benchmarks.cases import ALL
 _METRICS = {case.name: case.metrics for case in ALL}
 
 
-def _system_cell(result: dict[str, Any], system: str, key: str) -> str:
-    summary = result["systems"].get(system)
+_OTHER_NAMES = {"prefect": "Prefect", "papermill": "papermill"}
+
+
+def _system_cell(result: dict[str, Any], system: str | None, key: str) -> str:
+    summary = result["systems"].get(system) if system else None
     if summary is None:
-        return "not run"
+        return "not run" if system else "–"
     if summary["status"] == "unsupported":
         return "not supported yet"
     if summary["status"] == "failed":
@@ -32,20 +35,31 @@ def _system_cell(result: dict[str, Any], system: str, key: str) -> str:
     return fmt.spread(summary["metrics"].get(key))
 
 
+def other_label(results: dict[str, Any], other: str | None) -> str:
+    """How the compared system is named in the table: ``Prefect 3.9.1``, ``papermill 2.7.0``, ``–``."""
+    if not other:
+        return "–"
+    version = results["systems"].get(other, {}).get("version") or ""
+    return f"{_OTHER_NAMES.get(other, other)} {version}".strip()
+
+
 def metric_rows(results: dict[str, Any]) -> list[list[str]]:
-    """Case, metric, Partita, Prefect, ratio, goal — one row per metric."""
+    """Case, metric, Partita, compared with, its figure, ratio, goal — one row per metric."""
     rows = []
     for name, result in results["cases"].items():
         n = f" (N={result['n']:,})" if result.get("n") else ""
+        other = result.get("other", "prefect")  # results files from before the key existed compared with Prefect
         for index, metric in enumerate(_METRICS.get(name, ())):
             value = result["ratios"].get(metric.key)
+            partita = result["systems"].get("partita", {}).get("metrics", {}).get(metric.key)
             rows.append([
                 result["title"] + n if index == 0 else "",
                 f"{metric.label} ({metric.unit})",
                 _system_cell(result, "partita", metric.key),
-                _system_cell(result, "prefect", metric.key),
+                other_label(results, other) if index == 0 else "",
+                _system_cell(result, other, metric.other_key),
                 fmt.ratio(value),
-                fmt.goal(value, metric.goal),
+                fmt.goal(value, metric.goal) or fmt.limit(partita and partita["median"], metric.limit, metric.unit),
             ])
     return rows
 
@@ -63,6 +77,8 @@ def db_rows(results: dict[str, Any]) -> list[list[str]]:
             continue
         first = True
         for system, summary in result["systems"].items():
+            if "db" not in summary and summary["status"] != "unsupported":
+                continue  # a system without a database (papermill alone)
             if summary["status"] == "unsupported" or not summary.get("db_runs"):
                 note = "not supported yet" if summary["status"] == "unsupported" else "no successful run"
                 cells = [note, "", "", ""]
@@ -79,15 +95,16 @@ def db_rows(results: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
-_METRIC_HEADERS = ["Case", "Metric", "Partita median (min–max)", "Prefect median (min–max)", "Partita/Prefect", "Goal"]
+_METRIC_HEADERS = ["Case", "Metric", "Partita median (min–max)", "Compared with", "Its median (min–max)", "Partita/other", "Goal"]
 _DB_HEADERS = ["Case", "System", "Flow runs", "Task runs", "Task-run states", "Cache hits", "Complete runs"]
 
 
 def print_tables(results: dict[str, Any], console: Console) -> None:
     """The metric table and the database table, then any run failures."""
-    table = Table(title=f"Partita vs Prefect {results['systems'].get('prefect', {}).get('version', '')}".strip(), show_lines=False)
+    others = [other_label(results, name) for name in ("prefect", "papermill") if name in results["systems"]]
+    table = Table(title="Partita" + (f" vs {', '.join(others)}" if others else ""), show_lines=False)
     for header in _METRIC_HEADERS:
-        table.add_column(header, justify="left" if header in ("Case", "Metric") else "right")
+        table.add_column(header, justify="left" if header in ("Case", "Metric", "Compared with") else "right")
     for row in metric_rows(results):
         table.add_row(*map(Text, row))
     console.print(table)

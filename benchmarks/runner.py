@@ -1,6 +1,8 @@
 """Running the cases: alternating systems, one fresh process and home per run.
 
-For each case the systems take turns (Partita, Prefect, Partita, Prefect, …):
+For each case Partita and the system it is compared with (Prefect, papermill,
+or none: :attr:`benchmarks.cases.Case.other`) take turns (Partita, Prefect,
+Partita, Prefect, …):
 ``warmup`` pairs that are recorded but not counted, then ``repeat`` counted
 pairs. A run is one subprocess started in a new temporary directory, with the
 system's home inside it, so every run starts from an empty database and no
@@ -55,7 +57,9 @@ class Plan:
 
     @property
     def total_runs(self) -> int:
-        return len(self.cases) * len(self.systems) * (self.repeat + self.warmup)
+        names = {system.name for system in self.systems}
+        per_round = sum(len(names & set(case.system_names())) for case in self.cases)
+        return per_round * (self.repeat + self.warmup)
 
 
 class Observer(Protocol):
@@ -75,11 +79,12 @@ def execute(plan: Plan, observer: Observer) -> dict[str, Any]:
     results = {}
     for case in plan.cases:
         n = case.size(plan.n_scale)
-        runs: dict[str, list[dict[str, Any]]] = {system.name: [] for system in plan.systems}
+        systems = [system for system in plan.systems if system.name in case.system_names()]
+        runs: dict[str, list[dict[str, Any]]] = {system.name: [] for system in systems}
         unsupported: set[str] = set()
         for iteration in range(plan.warmup + plan.repeat):
             warmup = iteration < plan.warmup
-            for system in plan.systems:
+            for system in systems:
                 if system.name in unsupported:
                     continue
                 observer.run_started(case, system, iteration, warmup)
@@ -118,7 +123,7 @@ def run_once(case: Case, system: System, n: int, timeout: float) -> dict[str, An
         leftovers = _kill_group(process.pid)
         run = _interpret(case, n, process.returncode, stdout, process_wall, timed_out)
         run["leftover_processes"] = leftovers
-        if case.is_workload and run["status"] != UNSUPPORTED:
+        if case.expected is not None and system.database and run["status"] != UNSUPPORTED:
             run["db"] = count_runs(home / system.database)
         if run["status"] == FAILED:
             run["stderr_tail"] = "\n".join(stderr.splitlines()[-25:])
@@ -175,12 +180,14 @@ def _kill_group(pid: int) -> bool:
 def summarize_case(case: Case, n: int, runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     """A case's result: per system its runs, status, metric and database summaries; the ratios.
 
-    Only counted (non-warm-up) runs enter the summaries. A database count is
+    Partita's metrics are summarised under their keys, the other system's
+    under :attr:`~benchmarks.cases.Metric.other_key`. Only counted (non-warm-up) runs enter the summaries. A database count is
     complete when it equals the expected count exactly.
     """
     expected = case.expected(n).as_dict() if case.expected else None
     systems = {}
     for name, system_runs in runs.items():
+        recorded = expected is not None and any("db" in run for run in system_runs)
         counted = [run for run in system_runs if not run["warmup"]]
         ok = [run for run in counted if run["status"] == OK]
         if system_runs and system_runs[0]["status"] == UNSUPPORTED:
@@ -193,7 +200,7 @@ def summarize_case(case: Case, n: int, runs: dict[str, list[dict[str, Any]]]) ->
             failures = [run["problem"] for run in counted if run["status"] != OK]
             status = "partial" if ok else FAILED
             reason = f"{len(failures)} of {len(counted)} runs failed: {failures[0]}"
-        metric_keys = [metric.key for metric in case.metrics]
+        metric_keys = list(dict.fromkeys(metric.key if name == "partita" else metric.other_key for metric in case.metrics))
         summary: dict[str, Any] = {
             "status": status,
             "reason": reason,
@@ -202,20 +209,22 @@ def summarize_case(case: Case, n: int, runs: dict[str, list[dict[str, Any]]]) ->
             "metrics": {key: summarize(run["metrics"][key] for run in ok if key in run["metrics"]) for key in metric_keys},
             "runs": system_runs,
         }
-        if expected is not None:
+        if recorded:
             with_db = [run["db"] for run in ok if run.get("db")]
             summary["db"] = {key: summarize(db[key] for db in with_db) for key in expected}
             summary["db_complete_runs"] = sum(1 for db in with_db if db == expected)
             summary["db_runs"] = len(with_db)
         systems[name] = summary
     ratios = {}
-    if "partita" in systems and "prefect" in systems:
+    if "partita" in systems and case.other in systems:
         for metric in case.metrics:
-            ratios[metric.key] = ratio(systems["partita"]["metrics"].get(metric.key), systems["prefect"]["metrics"].get(metric.key))
+            theirs = systems[case.other]["metrics"].get(metric.other_key)
+            ratios[metric.key] = ratio(systems["partita"]["metrics"].get(metric.key), theirs)
     return {
         "name": case.name,
         "title": case.title,
         "description": case.description,
+        "other": case.other,
         "n": n if case.base_n is not None else None,
         "expected_db": expected,
         "systems": systems,

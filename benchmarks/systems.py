@@ -5,12 +5,19 @@
   the ``partita`` script next to that interpreter.
 * **Prefect** runs in a venv of its own, ``benchmarks/.venvs/prefect-<version>``,
   created with ``pip install prefect==<version>`` on first use and reused after.
+* **papermill** alone, the baseline of the notebook case, runs with Partita's
+  interpreter (papermill is one of Partita's dependencies, so both run the
+  same papermill, nbclient and kernel); it has no database.
 
 Every run gets a fresh home directory, so each system starts from an empty
 database exactly as a new user's would. Settings (see :func:`System.env`):
 
 * both: every inherited ``PARTITA_*`` / ``PREFECT_*`` variable removed, and
   ``DO_NOT_TRACK=1`` so benchmark runs send no usage telemetry;
+  ``PYTHONDONTWRITEBYTECODE`` removed, and Partita's sources compiled to
+  bytecode before the first run (:func:`partita_system`): pip compiles an
+  installed package (Prefect's venv), but an editable install is compiled on
+  import, and with that variable set every run would compile Partita again;
 * Partita: ``PARTITA_HOME=<home>``; ``PARTITA_API_URL`` unset, so the backend
   runs in-process on ``<home>/partita.db``;
 * Prefect: ``PREFECT_HOME=<home>``; ``PREFECT_API_URL`` unset, so Prefect starts
@@ -36,6 +43,7 @@ VENVS = Path(__file__).resolve().parent / ".venvs"
 
 _READY = ".ready"
 _SHARED_ENV = {"DO_NOT_TRACK": "1"}
+_DROPPED = {"PYTHONDONTWRITEBYTECODE"}
 
 
 @dataclass(frozen=True)
@@ -43,12 +51,12 @@ class System:
     """One system under test.
 
     Args:
-        name: ``partita`` or ``prefect`` (also the workloads' ``--system``).
+        name: ``partita``, ``prefect`` or ``papermill`` (also the workloads' ``--system``).
         package: the import name.
         python: interpreter that runs its workloads.
         cli: its command-line tool.
         home_variable: environment variable naming its home directory.
-        database: database file name inside the home.
+        database: database file name inside the home (``None``: it records nothing).
         settings: extra environment variables set for every run.
     """
 
@@ -57,12 +65,12 @@ class System:
     python: Path
     cli: Path
     home_variable: str
-    database: str
+    database: str | None
     settings: dict[str, str] = field(default_factory=dict)
 
     def env(self, home: Path) -> dict[str, str]:
         """The environment of one run with ``home`` as the system's home."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PARTITA_", "PREFECT_"))}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PARTITA_", "PREFECT_")) and k not in _DROPPED}
         env.update(_SHARED_ENV)
         env.update(self.settings)
         env[self.home_variable] = str(home)
@@ -91,7 +99,29 @@ def partita_system(python: Path | None = None) -> System:
             f"Partita is not installed for {python}; from the repository root run "
             "`python -m pip install -e .` in that interpreter's venv, then try again"
         )
+    compile_sources(python)
     return System("partita", "partita", python, cli, "PARTITA_HOME", "partita.db")
+
+
+def compile_sources(python: Path) -> None:
+    """Write the bytecode of the ``partita`` and ``partita_workbench`` packages ``python`` imports.
+
+    What pip does when it installs a package; needed for an editable install
+    (the repository's ``.venv``), whose ``__pycache__`` folders are otherwise
+    only written by an import without ``PYTHONDONTWRITEBYTECODE``.
+    """
+    code = (
+        "import compileall, os, partita, partita_workbench\n"
+        "for package in (partita, partita_workbench):\n"
+        "    compileall.compile_dir(os.path.dirname(package.__file__), quiet=1)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in _DROPPED}
+    subprocess.run([str(python), "-c", code], env=env, capture_output=True, text=True, timeout=300)
+
+
+def papermill_system(partita: System) -> System:
+    """papermill alone, with the interpreter (and so the papermill) of ``partita``."""
+    return System("papermill", "papermill", partita.python, partita.python.parent / "papermill", "PARTITA_HOME", None)
 
 
 def prefect_system(report: Callable[[str], None] | None = None) -> System:

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from benchmarks.cases import cached, cli_help, import_time, many_flows, mapped, sequential
+from benchmarks.cases import (
+    api_throughput,
+    cached,
+    cli_help,
+    import_time,
+    many_flows,
+    mapped,
+    notebook,
+    sequential,
+    yaml_compile,
+)
 from benchmarks.cases.base import Case, Expected, Metric
 
 ALL: tuple[Case, ...] = tuple(
-    module.CASE for module in (import_time, cli_help, sequential, mapped, many_flows, cached)
+    module.CASE
+    for module in (import_time, cli_help, sequential, mapped, many_flows, cached, yaml_compile, notebook, api_throughput)
 )
 
 __all__ = ["ALL", "Case", "Expected", "Metric", "select"]

@@ -5,8 +5,14 @@ process and home directory per run. Two kinds exist:
 
 * a *command* case times a whole process from the outside (``import``, ``--help``);
 * a *workload* case runs a script from ``benchmarks/workloads`` that prints one
-  JSON line of in-process measurements; the runner then counts what the
-  system's database holds.
+  JSON line of in-process measurements; when the case says what a complete
+  record holds (``expected``), the runner then counts what the system's
+  database holds.
+
+Each case compares Partita with one other system (``Case.other``): Prefect
+for the engine cases, papermill alone for notebooks, or none where no other
+system does the same thing (the YAML compiler, the HTTP API); the table's
+"compared with" column then says "–".
 """
 
 from __future__ import annotations
@@ -32,13 +38,24 @@ class Metric:
         key: name in a run's ``metrics``.
         label: shown in the table.
         unit: shown after the label.
-        goal: the Partita/Prefect ratio we aim at (at most), if any.
+        goal: the Partita/other ratio we aim at (at most), if any.
+        compare_to: the other system's metric this one is divided by
+            (default: the same ``key``), e.g. both Partita notebook modes
+            against papermill's one wall time.
+        limit: an absolute bound on Partita's median, in ``unit``, when the
+            goal is a budget rather than a ratio.
     """
 
     key: str
     label: str
     unit: str
     goal: float | None = None
+    compare_to: str | None = None
+    limit: float | None = None
+
+    @property
+    def other_key(self) -> str:
+        return self.compare_to or self.key
 
 
 @dataclass(frozen=True)
@@ -71,12 +88,15 @@ class Case:
         title: shown in tables.
         description: one paragraph for ``python -m benchmarks list``.
         metrics: figures to summarise, in table order.
+        other: the system Partita is compared with (``"prefect"``,
+            ``"papermill"``), or ``None`` for Partita alone.
         base_n: workload size at ``--n-scale 1`` (``None`` for command cases).
         command: ``(system, n) -> argv`` for one run.
         derive: ``(measurement, n) -> metrics``; ``measurement`` is the
             workload's JSON line, or ``{"wall_s": ...}`` timed by the runner
             for command cases, plus ``process_wall_s`` in both kinds.
-        expected: ``n -> Expected`` database contents, for workload cases.
+        expected: ``n -> Expected`` database contents, for workload cases
+            whose runs are recorded (``None``: nothing is counted).
         check: ``measurement -> problem or None``; a problem fails the run.
     """
 
@@ -86,13 +106,18 @@ class Case:
     metrics: tuple[Metric, ...]
     command: Callable[[System, int], list[str]]
     derive: Callable[[dict[str, Any], int], dict[str, float]]
+    other: str | None = "prefect"
     base_n: int | None = None
     expected: Callable[[int], Expected] | None = None
     check: Callable[[dict[str, Any]], str | None] | None = None
 
     @property
     def is_workload(self) -> bool:
-        return self.expected is not None
+        return self.base_n is not None
+
+    def system_names(self) -> tuple[str, ...]:
+        """The systems this case runs, in turn order."""
+        return ("partita",) if self.other is None else ("partita", self.other)
 
     def size(self, n_scale: float) -> int:
         if self.base_n is None:

@@ -28,7 +28,7 @@ def add_one(x: int) -> int:
 
 def parse_args(description: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--system", choices=("partita", "prefect"), required=True)
+    parser.add_argument("--system", choices=("partita", "prefect", "papermill"), required=True)
     parser.add_argument("--n", type=int, required=True, help="size of the workload")
     return parser.parse_args()
 

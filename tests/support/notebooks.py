@@ -33,3 +33,24 @@ def make_notebook(path: Path, cells: Iterable[tuple[str, list[str] | None] | str
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, str(path))
     return path
+
+
+LATE_OUTPUT_CELL = '''import sys, time
+class _LateStdout:
+    """Holds back "late" until the kernel flushes after its reply (2nd flush), 6 s later: a loaded machine."""
+    def __init__(self, inner):
+        self.inner, self.flushes = inner, 0
+    def write(self, text):
+        return self.inner.write(text)
+    def flush(self):
+        self.flushes += 1
+        if self.flushes == 2:
+            time.sleep(6)
+            self.inner.write("late\\n")
+            sys.stdout = self.inner
+        return self.inner.flush()
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+sys.stdout = _LateStdout(sys.stdout)
+print("early")'''
+"""A cell whose output reaches the client 6 s after the cell's reply: "early" then "late"."""

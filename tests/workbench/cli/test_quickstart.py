@@ -70,3 +70,50 @@ def test_quickstart_over_http_is_recorded_the_same(tmp_path):
                 assert [s.name for s in client.read_task_run_states(tr.id)] == ["Pending", "Running", "Completed"]
     finally:
         server.stop()
+
+
+# What a cached re-run on SQLite never needs: the notebook runner, the migration tool, the HTTP
+# server, the PostgreSQL dialect.
+NOT_NEEDED_WHEN_CACHED = (
+    "papermill", "nbclient", "jupyter_client", "zmq", "alembic", "uvicorn", "sqlalchemy.dialects.postgresql", "asyncpg",
+)
+_RUN_AND_LIST_MODULES = (
+    "import atexit, sys\n"
+    "watch = sys.argv[1].split(',')\n"
+    "atexit.register(lambda: print('LOADED', ','.join(m for m in watch if m in sys.modules)))\n"
+    "from partita_workbench.cli import main\n"
+    "sys.argv = ['partita', 'run', *sys.argv[2:]]\n"
+    "main()\n"
+)
+
+
+def test_cached_rerun_loads_no_notebook_runner_nor_migrations(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PARTITA_HOME": str(tmp_path / "home"), "COLUMNS": "200"}
+    first = run_cli("run", str(QUICKSTART), "-p", "who=Ada", env=env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    again = subprocess.run(
+        [sys.executable, "-c", _RUN_AND_LIST_MODULES, ",".join(NOT_NEEDED_WHEN_CACHED), str(QUICKSTART), "-p", "who=Ada"],
+        capture_output=True, text=True, env=env, timeout=180,
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "finished in state Completed" in again.stdout
+    assert again.stdout.count("Cached") >= len(TASKS)
+    loaded = again.stdout.rsplit("LOADED", 1)[1].strip()
+    assert loaded == "", f"a cached re-run imported {loaded}"
+
+
+def test_importing_the_cli_loads_no_notebook_runner():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nimport partita_workbench.cli\n"
+        f"print(','.join(m for m in {NOT_NEEDED_WHEN_CACHED + ('nbformat', 'fastapi', 'sqlalchemy')!r} if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""

@@ -46,3 +46,16 @@ def test_concurrent_notebook_tasks_run_on_ipc_kernels(tmp_path: Path, capfd) -> 
 
     assert many() == ["transport=ipc"] * 4
     assert "without encryption" not in capfd.readouterr().err
+
+
+def test_cells_tasks_run_on_ipc_kernels(tmp_path: Path, capfd) -> None:
+    from partita_workbench.notebooks.cells import cells_flow
+    from support.notebooks import make_notebook
+
+    # three independent tasks: kernels started ahead, at once, by the pool
+    path = make_notebook(tmp_path / "cells.ipynb", [f"# task: t{i}\n{_CELL}" for i in range(3)])
+    state = cells_flow(path)(return_state=True)
+    assert state.is_completed(), state.message
+    cells = nbformat.read(state.result(), as_version=4).cells
+    assert ["".join(o.get("text", "") for o in cell.outputs).strip() for cell in cells] == ["transport=ipc"] * 3
+    assert "without encryption" not in capfd.readouterr().err

@@ -132,3 +132,12 @@ def test_missing_or_unreadable_notebook(tmp_path):
     bad.write_text("{not json")
     with pytest.raises(InvalidTarget, match="is not a readable notebook"):
         run_notebook(bad)
+
+
+def test_output_arriving_late_after_the_reply_is_kept(tmp_path):
+    """On a loaded machine a cell's last output and the kernel's idle status may come seconds after its reply."""
+    from support.notebooks import LATE_OUTPUT_CELL, make_notebook
+
+    path = make_notebook(tmp_path / "late.ipynb", [LATE_OUTPUT_CELL])
+    out = run_notebook(path, output_path=str(tmp_path / "late-out.ipynb"))
+    assert stdout_of(nbformat.read(out, as_version=4)) == "early\nlate\n"

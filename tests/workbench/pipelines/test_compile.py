@@ -109,3 +109,22 @@ def test_same_module_name_in_two_pipeline_folders(tmp_path):
         (tmp_path / folder / "p.yaml").write_text(f"name: {folder}\ntasks:\n  w: {{python: 'shared_name_steps:word'}}\n")
     assert compile_pipeline(tmp_path / "one" / "p.yaml")() == {"w": "first"}
     assert compile_pipeline(tmp_path / "two" / "p.yaml")() == {"w": "second"}
+
+
+def test_the_same_shell_command_in_another_folder_is_not_taken_from_the_cache(tmp_path):
+    """Run one after the other, so the second would find the first's result if the folder were not in the key."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "p.yaml").write_text(
+        "name: where\ntasks:\n  here: {shell: pwd}\n  there: {shell: pwd, cwd: sub, needs: [here]}\n"
+    )
+    flow = compile_pipeline(tmp_path / "p.yaml")
+    assert flow() == {"here": str(tmp_path), "there": str(tmp_path / "sub")}
+    assert flow() == {"here": str(tmp_path), "there": str(tmp_path / "sub")}  # and again from the cache
+
+
+def test_a_shell_pipeline_moved_to_another_folder_runs_again(tmp_path):
+    for folder in ("one", "two"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "p.yaml").write_text("name: where\ntasks:\n  here: {shell: pwd}\n")
+    assert compile_pipeline(tmp_path / "one" / "p.yaml")() == {"here": str(tmp_path / "one")}
+    assert compile_pipeline(tmp_path / "two" / "p.yaml")() == {"here": str(tmp_path / "two")}

@@ -56,6 +56,21 @@ CASES = {
     "missing_notebook.yaml": [
         f"4:15: notebook file 'reports/missing.ipynb' not found (looked for {HERE}/reports/missing.ipynb)",
     ],
+    "broken_notebooks.yaml": [
+        "4:15: notebook file 'notebooks/broken.ipynb' of task 'broken' is not valid JSON (line 3, column 26 of the "
+        "file: Expecting property name enclosed in double quotes); repair it or restore it from version control, "
+        "then check that it opens in Jupyter",
+        "6:15: notebook file 'notebooks/data.ipynb' of task 'table' is not a Jupyter notebook (a notebook is JSON with "
+        "an 'nbformat' version and a 'cells' list); name an .ipynb file saved by Jupyter",
+        "7:23: notebook file 'notebooks/list.ipynb' of task 'numbers' is not a Jupyter notebook (a notebook is JSON "
+        "with an 'nbformat' version and a 'cells' list); name an .ipynb file saved by Jupyter",
+        "9:15: notebook file 'notebooks/binary.ipynb' of task 'binary' cannot be read (UnicodeDecodeError: 'utf-8' "
+        "codec can't decode byte 0xff in position 0: invalid start byte); check that it is a notebook saved by "
+        "Jupyter and readable by you",
+        "11:15: notebook file 'notebooks/broken.ipynb' of task 'again' is not valid JSON (line 3, column 26 of the "
+        "file: Expecting property name enclosed in double quotes); repair it or restore it from version control, "
+        "then check that it opens in Jupyter",
+    ],
     "missing_module.yaml": [
         "4:13: task 'a': cannot import 'no_such_module_here': ModuleNotFoundError: No module named 'no_such_module_here'",
     ],
@@ -175,3 +190,28 @@ def test_valid_pipeline_loads_with_dependencies_and_order(pipelines_dir):
     assert list(pipeline.spec.tasks) == ["describe", "total", "numbers", "quoted", "by-file", "async"]
     assert pipeline.spec.tasks["numbers"].kind == "python"
     assert pipeline.spec.parameters["count"].required is False
+
+
+def test_a_notebook_repaired_after_a_failed_validation_is_read_again(tmp_path):
+    (tmp_path / "nb.ipynb").write_text("{oops")
+    (tmp_path / "p.yaml").write_text("name: p\ntasks:\n  a: {notebook: nb.ipynb}\n")
+    with pytest.raises(ValidationError, match="is not valid JSON"):
+        load_pipeline(tmp_path / "p.yaml")
+    (tmp_path / "nb.ipynb").write_text('{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}')
+    assert load_pipeline(tmp_path / "p.yaml").name == "p"
+
+
+def test_validation_does_not_import_nbformat(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    shutil.copy(INVALID.parent.parent / "notebooks" / "simple_execute.ipynb", tmp_path / "nb.ipynb")
+    (tmp_path / "p.yaml").write_text("name: p\ntasks:\n  a: {notebook: nb.ipynb, parameters: {msg: hi}}\n")
+    code = (
+        "import sys\nfrom partita_workbench.pipelines import load_pipeline\n"
+        f"load_pipeline({str(tmp_path / 'p.yaml')!r})\nprint('nbformat' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False"]

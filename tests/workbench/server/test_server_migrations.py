@@ -123,3 +123,76 @@ async def test_processes_migrating_at_once_all_succeed(database_url):
         process.stderr.close()
     assert [status for status, _ in errors] == [0, 0, 0, 0], [err for _, err in errors]
     assert await table_names(database_url) == TABLES | {"alembic_version"}
+
+
+def test_head_revision_is_alembics_head():
+    from alembic.script import ScriptDirectory
+
+    from partita_workbench.server.database.engine import HEAD_REVISION, alembic_config
+
+    assert ScriptDirectory.from_config(alembic_config()).get_heads() == [HEAD_REVISION]
+
+
+async def test_an_older_database_is_still_upgraded(database_url):
+    from partita_workbench.server.database.engine import HEAD_REVISION, current_revisions
+
+    await migrate(database_url)
+    await downgrade(database_url, "0001")
+    assert await current_revisions(database_url) == {"0001"}
+    assert "variable" not in await table_names(database_url)
+    await migrate(database_url)
+    assert await current_revisions(database_url) == {HEAD_REVISION}
+    assert await table_names(database_url) == TABLES | {"alembic_version"}
+
+
+async def test_a_fresh_database_has_no_revision(sqlite_url):
+    from partita_workbench.server.database.engine import current_revisions
+
+    assert await current_revisions(sqlite_url) == set()
+
+
+_MIGRATE_AND_SAY_IF_ALEMBIC_RAN = (
+    "import asyncio, sys\n"
+    "from partita_workbench.server.database.engine import migrate\n"
+    "asyncio.run(migrate(sys.argv[1]))\n"
+    "print('alembic' in sys.modules)\n"
+)
+
+
+def _alembic_imported_by_migrate(url: str) -> bool:
+    """Migrate ``url`` in a fresh process; whether that imported Alembic."""
+    done = subprocess.run([sys.executable, "-c", _MIGRATE_AND_SAY_IF_ALEMBIC_RAN, url], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split() == ["True"]
+
+
+def test_a_database_at_head_is_not_migrated_again(sqlite_url, tmp_path):
+    """At head, start-up neither takes the migration lock nor imports Alembic.
+
+    Another connection holds SQLite's write lock; migrating again must return
+    at once instead of waiting for the lock (which Alembic's locked upgrade
+    would, for the 30 s busy timeout).
+    """
+    import asyncio
+    import sqlite3
+    import time
+
+    asyncio.run(migrate(sqlite_url))
+    writer = sqlite3.connect(tmp_path / "partita.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        asyncio.run(asyncio.wait_for(migrate(sqlite_url), timeout=10))
+        assert time.monotonic() - started < 10
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert not _alembic_imported_by_migrate(sqlite_url)
+
+
+def test_a_fresh_database_is_migrated_by_alembic(tmp_path):
+    import asyncio
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+    assert _alembic_imported_by_migrate(url)
+    assert asyncio.run(table_names(url)) == TABLES | {"alembic_version"}

@@ -66,11 +66,14 @@ def load_target(
     if not path.exists():
         raise InvalidTarget(f"{target}: no such file; give a pipeline .yaml, a notebook .ipynb or file.py:flow_name")
     if path.suffix in YAML_SUFFIXES:
-        from partita_workbench.pipelines import compile_pipeline, load_pipeline
-        from partita_workbench.pipelines.ploomber import compile_ploomber, is_ploomber_file, load_ploomber
+        from partita_workbench.pipelines.ploomber import is_ploomber_file
 
         if is_ploomber_file(path):
+            # the Ploomber compiler imports papermill; a Partita pipeline needs it only when a notebook runs
+            from partita_workbench.pipelines.ploomber import compile_ploomber, load_ploomber
+
             return compile_ploomber(load_ploomber(path), refresh=refresh)
+        from partita_workbench.pipelines import compile_pipeline, load_pipeline
 
         return compile_pipeline(load_pipeline(path), refresh=refresh)
     if path.suffix == ".ipynb":

@@ -15,12 +15,14 @@
 * :func:`graph_document` — the task graph of a notebook whose cells are tasks
   (:mod:`partita_workbench.notebooks.cells`), in the canonical graph form.
 
-``notebook_flow`` and ``notebook_task`` are imported lazily (they need the
-SDK engine).
+``run_notebook``, ``default_output_path``, ``NotebookProgress``,
+``installed_kernels`` and ``KernelNotFound`` (papermill, jupyter_client) and ``notebook_flow`` / ``notebook_task`` (the SDK engine) are
+imported on first use, so reading a parameters cell loads neither.
 """
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from partita_workbench.notebooks.errors import (
@@ -29,12 +31,12 @@ from partita_workbench.notebooks.errors import (
     NotebookExecutionError,
     NotebookKernelDied,
 )
-from partita_workbench.notebooks.execute import NotebookProgress, default_output_path, run_notebook
-from partita_workbench.notebooks.kernels import KernelNotFound, installed_kernels
 from partita_workbench.notebooks.parameters import NotebookParameter, check_parameters, notebook_parameters
 
 if TYPE_CHECKING:
     from partita_workbench.notebooks.cells.document import graph_document
+    from partita_workbench.notebooks.execute import NotebookProgress, default_output_path, run_notebook
+    from partita_workbench.notebooks.kernels import KernelNotFound, installed_kernels
     from partita_workbench.notebooks.task import notebook_flow, notebook_task
 
 __all__ = [
@@ -55,16 +57,19 @@ __all__ = [
     "graph_document",
 ]
 
-_LAZY = {"notebook_flow", "notebook_task"}
+_LAZY = {
+    "notebook_flow": "task",
+    "notebook_task": "task",
+    "run_notebook": "execute",
+    "default_output_path": "execute",
+    "NotebookProgress": "execute",
+    "graph_document": "cells.document",
+    "KernelNotFound": "kernels",
+    "installed_kernels": "kernels",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name == "graph_document":
-        from partita_workbench.notebooks.cells.document import graph_document
-
-        return graph_document
     if name in _LAZY:
-        from partita_workbench.notebooks import task
-
-        return getattr(task, name)
+        return getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -17,6 +17,8 @@ from papermill.engines import NBClientEngine, papermill_engines
 from traitlets import Any as AnyTrait
 from traitlets import Integer
 
+from partita_workbench.notebooks.kernels import IOPUB_TIMEOUT, use_unix_sockets
+
 __all__ = ["ENGINE_NAME", "CellWatch", "PartitaEngine", "PartitaNotebookClient", "TRUNCATION_TAG"]
 
 ENGINE_NAME = "partita"
@@ -90,22 +92,8 @@ class PartitaNotebookClient(PapermillNotebookClient):
             self.watch.attach(self.nb)
 
     def create_kernel_manager(self) -> Any:
-        """nbclient's kernel manager, talking to the kernel over unix sockets (jupyter's ``ipc`` transport).
-
-        Over TCP, two kernels starting at once can pick the same free port
-        ("Address already in use", then "Kernel died before replying to
-        kernel_info"): ports are chosen before the kernel binds them. Socket
-        files named after the kernel's own connection file cannot collide, and
-        nothing listens on the network. TCP stays when the runtime directory's
-        path is too long for a unix socket name.
-        """
-        km = super().create_kernel_manager()
-        stem = ipc_stem()
-        if stem is not None:
-            km.transport = "ipc"
-            km.connection_file = f"{stem}.json"
-            km.ip = f"{stem}-ipc"
-        return km
+        """nbclient's kernel manager, talking to the kernel over unix sockets (:func:`use_unix_sockets`)."""
+        return use_unix_sockets(super().create_kernel_manager())
 
     def output(self, outs: list, msg: dict[str, Any], display_id: str | None, cell_index: int) -> Any:
         if msg["msg_type"] != "stream":
@@ -150,30 +138,6 @@ class PartitaNotebookClient(PapermillNotebookClient):
         }
 
 
-_UNIX_SOCKET_PATH_MAX = 100  # sun_path is 108 bytes on Linux, 104 on macOS
-
-
-def ipc_stem() -> str | None:
-    """A new, unique path stem in jupyter's runtime directory for a kernel's files, or ``None``.
-
-    ``None`` when ``<stem>-ipc-<port>`` would be too long for a unix socket
-    name (or there is no unix socket), so the caller keeps TCP.
-    """
-    import os
-    import uuid
-
-    from jupyter_core.paths import jupyter_runtime_dir
-
-    if os.name != "posix":
-        return None
-    runtime = jupyter_runtime_dir()
-    stem = os.path.join(runtime, f"kernel-partita-{uuid.uuid4().hex[:12]}")
-    if len(os.fsencode(stem)) + len("-ipc-99999") > _UNIX_SOCKET_PATH_MAX:
-        return None
-    os.makedirs(runtime, exist_ok=True)
-    return stem
-
-
 class PartitaEngine(NBClientEngine):
     """papermill's nbclient engine with :class:`PartitaNotebookClient` and a :class:`CellWatch`.
 
@@ -208,6 +172,7 @@ class PartitaEngine(NBClientEngine):
             # nbclient's ``timeout`` trait is whole seconds; ``timeout_func`` takes any number
             "timeout_func": (lambda cell: execution_timeout) if execution_timeout else None,
             "startup_timeout": start_timeout,
+            "iopub_timeout": kwargs.pop("iopub_timeout", IOPUB_TIMEOUT),
             "log": _logger,
             "log_output": log_output,
             "stdout_file": stdout_file,

@@ -17,10 +17,17 @@ from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
 from partita.exceptions import UserInputError
 
-__all__ = ["DEFAULT_KERNEL", "KernelChoice", "KernelNotFound", "installed_kernels", "choose_kernel"]
+__all__ = ["DEFAULT_KERNEL", "IOPUB_TIMEOUT", "use_unix_sockets", "KernelChoice", "KernelNotFound", "installed_kernels", "choose_kernel"]
 
 DEFAULT_KERNEL = "python3"
 """Kernel used for a notebook whose metadata names none (ipykernel's default name)."""
+
+IOPUB_TIMEOUT = 30
+"""Seconds nbclient waits, after a cell's reply, for the rest of its output and the kernel's idle
+status (its ``iopub_timeout``). nbclient's default of 4 s is meant for remote kernels; ours are
+local, so a longer wait only happens on a loaded machine, where 4 s drops the cell's late output and
+shuts the kernel down while it is still finishing the cell (it then logs "KeyboardInterrupt caught
+in kernel")."""
 
 
 class KernelNotFound(UserInputError):
@@ -105,3 +112,46 @@ def choose_kernel(notebook: Any, override: str | None = None, fallback: str | No
         return KernelChoice(name=fallback, language=spec.language or "python", replaces=name, display_name=spec.display_name)
     return KernelChoice(name=name, language=spec.language or kernelspec.get("language") or "python",
                         display_name=spec.display_name)
+
+
+_UNIX_SOCKET_PATH_MAX = 100  # sun_path is 108 bytes on Linux, 104 on macOS
+
+
+def ipc_stem() -> str | None:
+    """A new, unique path stem in jupyter's runtime directory for a kernel's files, or ``None``.
+
+    ``None`` when ``<stem>-ipc-<port>`` would be too long for a unix socket
+    name (or there is no unix socket), so the caller keeps TCP.
+    """
+    import os
+    import uuid
+
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    if os.name != "posix":
+        return None
+    runtime = jupyter_runtime_dir()
+    stem = os.path.join(runtime, f"kernel-partita-{uuid.uuid4().hex[:12]}")
+    if len(os.fsencode(stem)) + len("-ipc-99999") > _UNIX_SOCKET_PATH_MAX:
+        return None
+    os.makedirs(runtime, exist_ok=True)
+    return stem
+
+
+def use_unix_sockets(km: Any) -> Any:
+    """Set a kernel manager (before it starts the kernel) to talk over unix sockets: jupyter's ``ipc`` transport.
+
+    Over TCP, two kernels starting at once can pick the same free port
+    ("Address already in use", then "Kernel died before replying to
+    kernel_info"): ports are chosen before the kernel binds them, and the
+    kernel warns that it runs "over TCP without encryption". Socket files
+    named after the kernel's own connection file cannot collide, and nothing
+    listens on the network. TCP stays when the runtime directory's path is
+    too long for a unix socket name. Returns ``km``.
+    """
+    stem = ipc_stem()
+    if stem is not None:
+        km.transport = "ipc"
+        km.connection_file = f"{stem}.json"
+        km.ip = f"{stem}-ipc"
+    return km

@@ -4,7 +4,7 @@ Runs on the plain document, so it reports problems even when the pydantic
 pass found some: exactly one task kind, keys that belong to another kind,
 ``needs:`` and ``${{ ... }}`` references to unknown tasks or parameters,
 misused expression names, ``map:`` over something that is not a list,
-dependency cycles, missing notebook, script and pipeline files, working
+dependency cycles, missing or unreadable notebook files, missing script and pipeline files, working
 directories, python targets that do not import, and ``pipeline:`` files that
 are themselves invalid or given unknown parameters.
 """
@@ -12,6 +12,8 @@ are themselves invalid or given unknown parameters.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 import keyword
 import re
 from collections.abc import Iterator
@@ -216,8 +218,15 @@ def _check_map(key: str, task: dict[str, Any], parameters: dict[str, Any]) -> It
 def _check_files(key: str, kind: str, task: dict[str, Any], folder: Path, stack: tuple[Path, ...]) -> Iterator[Problem]:
     where = ("tasks", key)
     target = task.get(kind)
-    if kind == "notebook" and isinstance(target, str) and not (folder / target).is_file():
-        yield Problem((*where, "notebook"), f"notebook file '{target}' not found (looked for {(folder / target).resolve()})")
+    if kind == "notebook" and isinstance(target, str):
+        path = folder / target
+        if not path.is_file():
+            yield Problem((*where, "notebook"), f"notebook file '{target}' not found (looked for {path.resolve()})")
+        else:
+            stat = path.stat()
+            problem = _notebook_problem(path.resolve(), stat.st_mtime_ns, stat.st_size)
+            if problem:
+                yield Problem((*where, "notebook"), f"notebook file '{target}' of task '{key}' {problem}")
     cwd = task.get("cwd")
     if isinstance(cwd, str) and not (folder / cwd).is_dir():
         yield Problem(
@@ -230,6 +239,32 @@ def _check_files(key: str, kind: str, task: dict[str, Any], folder: Path, stack:
             yield Problem((*where, "python"), f"task '{key}': {exc}")
     if kind == "pipeline" and isinstance(target, str):
         yield from _check_subpipeline(key, task, folder / target, target, stack)
+
+
+@functools.lru_cache(maxsize=256)
+def _notebook_problem(path: Path, mtime_ns: int, size: int) -> str | None:
+    """What makes ``path`` unusable as a notebook (the rest of the message), or ``None``.
+
+    The checks nbformat makes before it reads a notebook (JSON, an integer
+    ``nbformat`` version, version 4's ``cells`` list), done with the standard
+    library so validating a pipeline does not import nbformat. One read per
+    file version (``mtime_ns``, ``size``), however many tasks name it.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"cannot be read ({type(exc).__name__}: {exc}); check that it is a notebook saved by Jupyter and readable by you"
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return (
+            f"is not valid JSON (line {exc.lineno}, column {exc.colno} of the file: {exc.msg}); "
+            "repair it or restore it from version control, then check that it opens in Jupyter"
+        )
+    version = document.get("nbformat") if isinstance(document, dict) else None
+    if not isinstance(version, int) or isinstance(version, bool) or (version >= 4 and not isinstance(document.get("cells"), list)):
+        return "is not a Jupyter notebook (a notebook is JSON with an 'nbformat' version and a 'cells' list); name an .ipynb file saved by Jupyter"
+    return None
 
 
 def _check_subpipeline(key: str, task: dict[str, Any], path: Path, shown: str, stack: tuple[Path, ...]) -> Iterator[Problem]:

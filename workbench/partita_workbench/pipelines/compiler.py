@@ -136,16 +136,26 @@ def cache_policy(spec: TaskSpec, options: TaskOptions, source: str | bytes) -> A
 
 def _function(key: str, spec: TaskSpec, folder: Path, refresh: bool | frozenset[str]) -> tuple[steps.TaskFunction, Any, Any]:
     """``(task function, arguments template, the callable or file behind it)``."""
-    cwd = (folder / spec.cwd).resolve() if spec.cwd else None
     if spec.kind == "python":
         target = resolve_callable(spec.python, folder)
         return steps.python_function(target), spec.with_, target
     if spec.kind == "notebook":
-        return steps.notebook_function((folder / spec.notebook).resolve(), spec.kernel, cwd), spec.parameters, None
+        return steps.notebook_function((folder / spec.notebook).resolve()), spec.parameters, None
     if spec.kind == "pipeline":
         child = compile_pipeline((folder / spec.pipeline).resolve(), refresh=refresh is True)
         return steps.pipeline_function(child), spec.parameters, None
-    return steps.shell_function(cwd or folder, key), spec.shell, None
+    return steps.shell_function(key), spec.shell, None
+
+
+def _working_directory(spec: TaskSpec, folder: Path) -> Path | None:
+    """Where a shell command or a notebook's kernel runs: ``cwd:``, else the pipeline's folder / the notebook's."""
+    if spec.cwd:
+        return (folder / spec.cwd).resolve()
+    if spec.kind == "shell":
+        return folder
+    if spec.kind == "notebook":
+        return (folder / spec.notebook).resolve().parent
+    return None
 
 
 def _step(key: str, spec: TaskSpec, pipeline: Pipeline, refresh: bool | frozenset[str]) -> _Step:
@@ -156,6 +166,13 @@ def _step(key: str, spec: TaskSpec, pipeline: Pipeline, refresh: bool | frozense
         template["if"] = spec.if_
     if spec.outputs is not None:
         template["outputs"] = spec.outputs
+    workdir = _working_directory(spec, pipeline.folder)
+    if workdir is not None:
+        # an input like any other, so part of the cache key: the same command
+        # (or notebook) in another folder is another computation
+        template["cwd"] = str(workdir)
+    if spec.kind == "notebook" and spec.kernel:
+        template["kernel"] = spec.kernel
     env = {**pipeline.spec.env, **options.env}
     if env and spec.kind == "shell":
         template["env"] = env

@@ -104,22 +104,27 @@ def _notebook_value(value: Any) -> Any:
     return value
 
 
-def notebook_function(notebook: Path, kernel: str | None, cwd: Path | None) -> TaskFunction:
-    """The task function of a ``notebook:`` task; its result is the executed notebook's path."""
+def notebook_function(notebook: Path) -> TaskFunction:
+    """The task function of a ``notebook:`` task; its result is the executed notebook's path.
+
+    The kernel runs in ``template["cwd"]``, with ``template.get("kernel")``
+    (``None``: the notebook's kernelspec).
+    """
 
     def body(template: dict[str, Any], namespace: dict[str, Any]) -> Any:
         from partita_workbench.notebooks.execute import run_notebook  # papermill: only when a notebook runs
 
         parameters = _notebook_value(render(template["args"], namespace))
-        return run_notebook(notebook, parameters, kernel_name=kernel, cwd=cwd)
+        return run_notebook(notebook, parameters, kernel_name=template.get("kernel"), cwd=Path(template["cwd"]))
 
     return _task_function(body, "run_notebook_task", "Run the notebook with its rendered ``parameters:``; returns the executed notebook's path.")
 
 
-def shell_function(cwd: Path, key: str) -> TaskFunction:
-    """The task function of a ``shell:`` task: stdout, or the ``outputs:`` paths."""
+def shell_function(key: str) -> TaskFunction:
+    """The task function of a ``shell:`` task, run in ``template["cwd"]``: stdout, or the ``outputs:`` paths."""
 
     def body(template: dict[str, Any], namespace: dict[str, Any]) -> Any:
+        cwd = Path(template["cwd"])
         command = render(template["args"], namespace, quote=shlex.quote)
         env = {**os.environ, **template.get("env", {})}
         stdout = run_shell(command, cwd, get_run_logger(), env=env)

@@ -48,7 +48,9 @@ class WarmKernel:
     async def _start(self, cwd: str) -> None:
         from jupyter_client.manager import AsyncKernelManager
 
-        km = AsyncKernelManager(kernel_name=self.kernel_name)
+        from partita_workbench.notebooks.kernels import use_unix_sockets
+
+        km = use_unix_sockets(AsyncKernelManager(kernel_name=self.kernel_name))
         await km.start_kernel(cwd=cwd)
         self.km = km
 
@@ -103,8 +105,12 @@ class WarmKernel:
             except Exception:
                 return
             km = self.km
-            if km is not None and await km.is_alive():  # nbclient shuts down the kernels it ran cells on
+            if km is None:
+                return
+            if await km.is_alive():
                 await km.shutdown_kernel(now=True)
+            else:  # it died: still remove its connection file and sockets
+                await km.cleanup_resources()
 
         try:
             asyncio.run_coroutine_threadsafe(stop(), self.loop).result(timeout=30)

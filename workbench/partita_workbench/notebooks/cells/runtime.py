@@ -173,6 +173,8 @@ def run_cells(job: CellsJob, upstream: dict[str, CellsResult], kernels: Any = No
 async def _run(job: CellsJob, upstream: dict[str, CellsResult], km: Any) -> CellsResult:
     from nbclient import NotebookClient
 
+    from partita_workbench.notebooks.kernels import IOPUB_TIMEOUT
+
     logger = run_logger()
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.from_dict(dict(cell)) for _, cell in (*job.setup, *job.cells)]
@@ -183,6 +185,7 @@ async def _run(job: CellsJob, upstream: dict[str, CellsResult], km: Any) -> Cell
         km=km,
         kernel_name=job.kernel_name,
         timeout=job.cell_timeout,
+        iopub_timeout=IOPUB_TIMEOUT,
         allow_errors=False,
         force_raise_errors=True,
         record_timing=False,

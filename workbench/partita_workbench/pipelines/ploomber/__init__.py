@@ -27,14 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from partita_workbench.pipelines.ploomber.compiler import compile_ploomber, graph_document
-    from partita_workbench.pipelines.ploomber.spec import (
-        PloomberPipeline,
-        PloomberTask,
-        is_ploomber_file,
-        is_ploomber_spec,
-        load_ploomber,
-        ploomber_problems,
-    )
+    from partita_workbench.pipelines.ploomber.detect import is_ploomber_file, is_ploomber_spec
+    from partita_workbench.pipelines.ploomber.spec import PloomberPipeline, PloomberTask, load_ploomber, ploomber_problems
 
 __all__ = [
     "PloomberPipeline",
@@ -50,7 +44,9 @@ __all__ = [
 _HOMES = {
     "compile_ploomber": "compiler",
     "graph_document": "compiler",
-    **{name: "spec" for name in ("PloomberPipeline", "PloomberTask", "is_ploomber_spec", "is_ploomber_file", "load_ploomber", "ploomber_problems")},
+    "is_ploomber_spec": "detect",
+    "is_ploomber_file": "detect",
+    **{name: "spec" for name in ("PloomberPipeline", "PloomberTask", "load_ploomber", "ploomber_problems")},
 }
 
 

@@ -50,6 +50,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from partita.exceptions import InvalidTarget, ValidationError
 
 from partita_workbench.pipelines.graph import find_cycles, topological_order
+from partita_workbench.pipelines.ploomber.detect import is_ploomber_file, is_ploomber_spec
 from partita_workbench.pipelines.ploomber.functions import FunctionSource, read_function
 from partita_workbench.pipelines.ploomber.keys import (
     GRID_PLACEHOLDER,
@@ -155,29 +156,6 @@ class PloomberPipeline:
     @property
     def folder(self) -> Path:
         return self.path.parent
-
-
-def is_ploomber_spec(data: Any) -> bool:
-    """Whether a parsed YAML document is a Ploomber spec rather than a Partita pipeline.
-
-    A Ploomber spec is a list of tasks, or a mapping without ``name:`` (which
-    every Partita pipeline has) whose ``tasks:`` is a list (Partita's is a
-    mapping) or that has Ploomber's ``meta:`` section or ``location:``
-    (factory) key.
-    """
-    if isinstance(data, list):
-        return True
-    if not isinstance(data, dict) or "name" in data:
-        return False
-    return isinstance(data.get("tasks"), list) or "meta" in data or "location" in data
-
-
-def is_ploomber_file(path: str | Path) -> bool:
-    """Whether a YAML file holds a Ploomber spec (``False`` when it cannot be parsed)."""
-    try:
-        return is_ploomber_spec(read_yaml(Path(path)))
-    except (YamlSyntaxError, OSError, UnicodeDecodeError):
-        return False
 
 
 def _key(tree: Any, path: tuple[Any, ...]) -> tuple[int, int]:

@@ -15,7 +15,10 @@ writes at the same time. This is the recipe of SQLAlchemy's pysqlite/aiosqlite
 Migrations are Alembic revisions shipped inside this package
 (``migrations/``); :func:`migrate` runs them in one transaction under a lock
 (``BEGIN IMMEDIATE`` on SQLite, an advisory lock on PostgreSQL), so several
-processes may start on a fresh database at once.
+processes may start on a fresh database at once. A database already at
+:data:`HEAD_REVISION` is recognised with one query on ``alembic_version`` and
+left alone without importing Alembic, which is what every start after the
+first finds: it keeps ``partita run`` start-up short.
 """
 
 from __future__ import annotations
@@ -25,13 +28,19 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import event, text
+from typing import TYPE_CHECKING
+
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+HEAD_REVISION = "0002"
+"""The newest revision in ``migrations/versions``: raise it with every new migration
+(a test compares it with Alembic's own head)."""
 SQLITE_BUSY_TIMEOUT = 30.0  # seconds
 _BEGIN_OPTION = "partita_sqlite_begin"
 _PG_MIGRATION_LOCK = 0x70617274  # any constant shared by every process: b"part"
@@ -139,12 +148,16 @@ class Database:
 
 def alembic_config() -> Config:
     """An Alembic config for the migrations shipped in this package (no ``alembic.ini``)."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
 
 
 def _run_alembic(connection: Connection, action: str, revision: str) -> None:
+    from alembic import command
+
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
     config = alembic_config()
@@ -175,17 +188,37 @@ async def _engine_for(url_or_engine: str | URL | AsyncEngine) -> AsyncIterator[A
         await engine.dispose()
 
 
+def _stored_revisions(connection: Connection) -> set[str]:
+    if not inspect(connection).has_table("alembic_version"):
+        return set()
+    return {row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))}
+
+
+async def current_revisions(url: str | URL | AsyncEngine) -> set[str]:
+    """The revisions recorded in the database's ``alembic_version`` table (empty when there is none).
+
+    One read, no lock and no Alembic import; a linear history holds one revision.
+    """
+    async with _engine_for(url) as engine, engine.connect() as connection:
+        return await connection.run_sync(_stored_revisions)
+
+
 async def migrate(url: str | URL | AsyncEngine, revision: str = "head") -> None:
     """Bring the database schema up to ``revision`` (``alembic upgrade``).
 
     Safe to call on every start and from several processes at once: the
-    upgrade runs in one locked transaction and is a no-op at head.
+    upgrade runs in one locked transaction and is a no-op at head. A database
+    already at :data:`HEAD_REVISION` is left alone after one read of
+    ``alembic_version`` (Alembic is not even imported); a fresh, older or
+    unknown one goes through Alembic under the lock, exactly as before.
 
     Args:
         url: a database URL, or an engine made by :func:`create_engine`.
         revision: the Alembic revision to upgrade to.
     """
     async with _engine_for(url) as engine:
+        if revision in ("head", HEAD_REVISION) and await current_revisions(engine) == {HEAD_REVISION}:
+            return
         await _alembic(engine, "upgrade", revision)
 
 

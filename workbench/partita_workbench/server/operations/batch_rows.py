@@ -24,12 +24,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import func
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
 from partita_workbench.server.database.models import TaskRun, TaskRunState
 from partita_workbench.server.operations.bulk import Codec
-from partita_workbench.server.operations.common import check_int32
+from partita_workbench.server.operations.common import check_int32, dialect_insert
 
 # Columns a later snapshot of a task run overwrites (everything but id and created).
 MUTABLE_COLUMNS = (
@@ -44,14 +43,10 @@ TASK_RUN_STATE_COLUMNS = tuple(TaskRunState.__table__.columns.keys())
 _TICK = dt.timedelta(microseconds=1)
 
 
-def _insert(dialect: str, table: Any) -> Any:
-    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-
-
 def task_run_upsert(dialect: str) -> Insert:
     """``INSERT ... ON CONFLICT (id) DO UPDATE`` of task-run snapshots; a missing state keeps the stored one."""
     table = TaskRun.__table__
-    stmt = _insert(dialect, table)
+    stmt = dialect_insert(dialect, table)
     set_ = {name: stmt.excluded[name] for name in MUTABLE_COLUMNS}
     for name in _CURRENT_STATE_COLUMNS:
         set_[name] = func.coalesce(stmt.excluded[name], table.c[name])
@@ -60,7 +55,7 @@ def task_run_upsert(dialect: str) -> Insert:
 
 def state_append(dialect: str) -> Insert:
     """``INSERT ... ON CONFLICT (id) DO NOTHING`` of task-run states (a retried batch is harmless)."""
-    return _insert(dialect, TaskRunState.__table__).on_conflict_do_nothing(index_elements=["id"])
+    return dialect_insert(dialect, TaskRunState.__table__).on_conflict_do_nothing(index_elements=["id"])
 
 
 def _type_value(kind: Any) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 from partita.client.schemas import StateModel
 from partita.states import StateType
 from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from partita_workbench.server.database.models import FlowRun, FlowRunState, TaskRun, TaskRunState
@@ -39,8 +39,14 @@ def as_utc(value: dt.datetime) -> dt.datetime:
 
 def insert_for(session: AsyncSession, table: Table) -> Any:
     """The dialect's ``INSERT`` for ``table``, which has ``on_conflict_do_*`` (SQLite, PostgreSQL)."""
-    dialect = session.bind.dialect.name
+    return dialect_insert(session.bind.dialect.name, table)
+
+
+def dialect_insert(dialect: str, table: Table) -> Any:
+    """``INSERT`` for ``table`` with ``on_conflict_do_*``, for the dialect named ``dialect`` (``sqlite``, ``postgresql``)."""
     if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql  # imported only for a PostgreSQL database
+
         return postgresql.insert(table)
     return sqlite.insert(table)
 

@@ -24,7 +24,6 @@ from partita.client.schemas import (
 )
 from partita.states import StateType
 from sqlalchemy import ColumnElement, cast, func, literal, not_, or_, select
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import InstrumentedAttribute
 
 from partita_workbench.server.database.models import Flow, FlowRun, Log, TaskRun
@@ -82,6 +81,8 @@ def _state_filter(model: type[FlowRun] | type[TaskRun], flt: StateFilter | None,
 
 def _has_tag(column: InstrumentedAttribute, tag: str, dialect: str) -> ColumnElement[bool]:
     if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import JSONB  # imported only for a PostgreSQL database
+
         return cast(column, JSONB).contains(cast(literal([tag], JSONB), JSONB))
     each = func.json_each(column).table_valued("value")
     return select(literal(1)).select_from(each).where(each.c.value == tag).exists()

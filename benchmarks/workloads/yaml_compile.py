@@ -1,32 +1,26 @@
-"""How long a large YAML pipeline takes to validate and compile.
+"""A generated N-task YAML pipeline validated and compiled (default N = 1,000); Partita only.
 
-Generates a pipeline of N tasks (default 1,000) in a temporary folder —
-Python, shell and notebook tasks in chains of ten, each referring to a
-parameter and to the previous task's result, with ``needs:``, ``map:``,
-``if:``, ``cache:`` and ``outputs:`` sprinkled in — then times
-``load_pipeline`` (read, validate every task, import the callables, check the
-files) plus ``compile_pipeline`` (build the flow), in this process after one
-warm-up, and prints the median and the best of the repeats, wall-clock and
-CPU time, with the machine's load average. Nothing is run.
+Generates a pipeline of N tasks in the current folder — Python, shell and
+notebook tasks in chains of ten, each referring to a parameter and to the
+previous task's result, with ``needs:``, ``map:``, ``if:``, ``cache:`` and
+``outputs:`` sprinkled in — then times ``load_pipeline`` (read, validate every
+task, import the callables, check the files) plus ``compile_pipeline`` (build
+the flow): the first call (``cold_s``: the compiler's modules and the
+callables' module imported on the way) and the median of five calls after it
+(``wall_s``, with its CPU time ``cpu_s``, which does not grow when other
+processes share the cores). Nothing is run, so nothing is recorded.
 
-    python benchmarks/yaml_compile.py            # 1,000 tasks, 7 repeats
-    python benchmarks/yaml_compile.py --tasks 5000 --repeat 3 --budget-ms 300
-
-Exit code 1 when the median CPU time exceeds ``--budget-ms`` (default 300):
-CPU time measures the work whatever else runs on the machine; on an idle
-machine wall-clock time is the same.
+    python benchmarks/workloads/yaml_compile.py --system partita --n 1000
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import statistics
-import sys
-import tempfile
 import time
 from pathlib import Path
+
+from workload_support import emit, emit_unsupported, parse_args, timed
 
 _STEPS = '''
 def seed(n: int) -> list[int]:
@@ -102,42 +96,27 @@ def generate(folder: Path, tasks: int) -> Path:
     return path
 
 
-def measure(path: Path, repeat: int) -> tuple[list[float], list[float]]:
-    """Wall-clock and CPU seconds of ``load_pipeline`` + ``compile_pipeline`` per repeat (after one warm-up).
+REPEATS = 5
 
-    CPU time (``time.process_time``) is what the work costs; wall-clock time
-    is what a user waits, and grows when other processes share the cores.
-    """
+
+def main() -> None:
+    args = parse_args(__doc__.splitlines()[0])
+    if args.system != "partita":
+        emit_unsupported(args.system, "yaml-compile", args.n, "YAML pipelines are Partita's")
+        return
+    path = generate(Path.cwd(), args.n)
     from partita_workbench.pipelines import compile_pipeline, load_pipeline
 
-    compile_pipeline(load_pipeline(path))  # warm-up: imports, the callable's module
+    cold, _ = timed(lambda: compile_pipeline(load_pipeline(path)))
     wall, cpu = [], []
-    for _ in range(repeat):
+    for _ in range(REPEATS):
         started, started_cpu = time.perf_counter(), time.process_time()
         compile_pipeline(load_pipeline(path))
         wall.append(time.perf_counter() - started)
         cpu.append(time.process_time() - started_cpu)
-    return wall, cpu
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tasks", type=int, default=1000, help="tasks in the generated pipeline (default 1000)")
-    parser.add_argument("--repeat", type=int, default=7, help="timed repeats (default 7)")
-    parser.add_argument("--budget-ms", type=float, default=300.0, help="fail when the median CPU time exceeds this (default 300)")
-    args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="partita-yaml-bench-") as tmp:
-        path = generate(Path(tmp), args.tasks)
-        size = path.stat().st_size
-        lines = path.read_text().count("\n")
-        wall, cpu = measure(path, args.repeat)
-    median, best, median_cpu = statistics.median(wall) * 1000, min(wall) * 1000, statistics.median(cpu) * 1000
-    load = f", load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs" if hasattr(os, "getloadavg") else ""
-    print(f"{args.tasks} tasks ({lines} lines, {size / 1024:.0f} KiB): validate + compile "
-          f"median {median:.1f} ms wall ({median_cpu:.1f} ms CPU), best {best:.1f} ms, over {args.repeat} runs "
-          f"(budget {args.budget_ms:.0f} ms{load})")
-    return 0 if median_cpu <= args.budget_ms else 1
+    emit(args.system, "yaml-compile", args.n, cold_s=cold, wall_s=statistics.median(wall), cpu_s=statistics.median(cpu),
+         yaml_lines=path.read_text().count("\n"), correct=len(load_pipeline(path).spec.tasks) == args.n)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
