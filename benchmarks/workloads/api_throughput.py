@@ -20,6 +20,8 @@ Only loopback addresses are used; every wait is bounded.
 from __future__ import annotations
 
 import asyncio
+import json
+import sqlite3
 import os
 import socket
 import statistics
@@ -149,6 +151,45 @@ def postgres_transitions(admin_url: str, home: Path, runs_per_client: int) -> di
         asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+def _sequential_flow(tasks: int, home: Path, api_url: str | None) -> dict[str, Any]:
+    """``flow_sequential.py`` with ``tasks`` tasks in a fresh process: against ``api_url``, or embedded in ``home``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARTITA_")}
+    env["PARTITA_HOME"] = str(home)
+    if api_url:
+        env["PARTITA_API_URL"] = api_url
+    script = Path(__file__).resolve().parent / "flow_sequential.py"
+    done = subprocess.run([sys.executable, str(script), "--system", "partita", "--n", str(tasks)], env=env,
+                          capture_output=True, text=True, timeout=1800)
+    if done.returncode != 0:
+        raise RuntimeError(f"the sequential flow failed: {done.stderr[-2000:]}")
+    measured = json.loads(done.stdout.strip().splitlines()[-1])
+    return {"per_task_us": (measured["wall_s"] - measured["bare_wall_s"]) / tasks * 1e6, "correct": measured["correct"]}
+
+
+def _count_task_runs(database: Path) -> tuple[int, int]:
+    with sqlite3.connect(database) as db:
+        return db.execute("SELECT count(*) FROM task_run").fetchone()[0], db.execute("SELECT count(*) FROM task_run_state").fetchone()[0]
+
+
+def per_task_against_a_server(tasks: int, home: Path) -> dict[str, Any]:
+    """Per-task overhead of the sequential flow (issue 3's) with its backend a real server, and embedded.
+
+    The server runs on its own SQLite file (``server-flow.db``), so the counts
+    of the throughput part are not changed; every task run and state of the
+    flow must be in it afterwards.
+    """
+    database = home / "server-flow.db"
+    with Server(f"sqlite+aiosqlite:///{database}", home / "server") as server:
+        remote = _sequential_flow(tasks, home / "client", server.url)
+    embedded = _sequential_flow(tasks, home / "embedded", None)
+    stored = _count_task_runs(database)
+    return {
+        "server_per_task_us": remote["per_task_us"],
+        "embedded_per_task_us": embedded["per_task_us"],
+        "server_flow_complete": remote["correct"] and embedded["correct"] and stored == (tasks, 3 * tasks),
+    }
+
+
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0])
     if args.system != "partita":
@@ -163,7 +204,10 @@ def main() -> None:
     if admin_url:
         postgres = postgres_transitions(admin_url, home / "pg", args.n)
         figures.update({f"postgres_{key}": value for key, value in postgres.items()})
-    emit(args.system, "api-throughput", args.n, correct=sqlite["transitions"] == 3 * CLIENTS * args.n, **figures)
+    flow = per_task_against_a_server(max(20, round(1000 * args.n / 60)), home / "flows")
+    figures.update(server_per_task_us=flow["server_per_task_us"], embedded_per_task_us=flow["embedded_per_task_us"])
+    correct = sqlite["transitions"] == 3 * CLIENTS * args.n and flow["server_flow_complete"]
+    emit(args.system, "api-throughput", args.n, correct=correct, **figures)
 
 
 if __name__ == "__main__":
