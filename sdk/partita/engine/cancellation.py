@@ -17,6 +17,7 @@ one interval after a flow run starts, so short runs never cause one.
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -76,7 +77,10 @@ class CancellationWatcher:
                 continue
             for run_id in cancelled:
                 if not _ancestor_in(engines[run_id], cancelled, engines):
-                    engines[run_id].cancel("the flow run was cancelled")
+                    try:
+                        engines[run_id].cancel("the flow run was cancelled")
+                    except Exception as exc:  # keep watching the others; the run's own thread still ends it
+                        logging.getLogger("partita").error("could not cancel flow run %s: %s", run_id, exc)
 
     def _cancelled_ids(self, ids: list[str]) -> set[str]:
         from partita.client.schemas import AnyFilter, FlowRunFilter, FlowRunFilterFields, StateFilter

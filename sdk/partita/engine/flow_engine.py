@@ -123,6 +123,8 @@ class FlowRunEngine:
     def _propose(self, state: State) -> State:
         state.state_details["flow_run_id"] = str(self.info.id)
         result = self.client.set_flow_run_state(self.info.id, state)
+        if state.type is StateType.CANCELLED and result.state is not None and result.state.type is StateType.CANCELLING:
+            result = self.client.set_flow_run_state(self.info.id, state)  # a subflow run cancelled with its parent
         if result.status.value != "ACCEPT":
             adopted = State.from_json(result.state) if result.state is not None else None
             if adopted is None or adopted.type is not StateType.CANCELLED:
