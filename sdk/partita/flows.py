@@ -288,7 +288,7 @@ def _stopped(engine: Any, exc: BaseException) -> Any:
     (the run ends CRASHED) and raised again.
     """
     if engine.cancelled is not None and engine.finished():
-        engine._forget_cancellation(exc)
+        engine.forget_cancellation(exc)
         return engine.info.state
     if not isinstance(exc, Exception):  # an interrupt outside the flow function: record it
         engine.abort(exc)

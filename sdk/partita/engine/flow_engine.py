@@ -284,7 +284,7 @@ class FlowRunEngine:
 
     def handle_exception(self, exc: BaseException) -> Any:
         if self.cancelled is not None:  # FlowRunCancelled, or what stopping the run made the flow raise
-            self._forget_cancellation(exc)
+            self.forget_cancellation(exc)
             return None
         if not isinstance(exc, Exception):  # KeyboardInterrupt, TerminationSignal, SystemExit
             self.abort(exc)
@@ -379,8 +379,8 @@ class FlowRunEngine:
             else:
                 _raise_in_thread(thread, FlowRunCancelled)
 
-    def _forget_cancellation(self, exc: BaseException) -> None:
-        """An asyncio flow's task was cancelled to stop it: it is not cancelled any more once handled."""
+    def forget_cancellation(self, exc: BaseException) -> None:
+        """Once ``exc`` is handled, an asyncio flow's task that was cancelled to stop it is not cancelled any more."""
         import asyncio
 
         where = self._in_user_code
