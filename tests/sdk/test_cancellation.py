@@ -17,7 +17,18 @@ import pytest
 from partita import flow, task
 from partita.client.orchestration import get_client, shared_sync_client
 from partita.engine import cancellation
+from partita.exceptions import ObjectNotFound
 from partita.states import State, StateType
+
+
+@pytest.fixture(autouse=True)
+def _no_flow_run_left_running():
+    """A failed test must not leave its endless flow run going into the next tests."""
+    yield
+    watcher = cancellation._shared
+    if watcher is not None:
+        for engine in list(watcher._engines.values()):
+            engine.cancel("the test ended")
 
 
 def _cancel_from_outside(flow_run_id) -> None:
@@ -41,9 +52,13 @@ def _run_in_thread(fn):
 
 
 def _when(check, timeout: float = 30.0):
+    """What ``check()`` returns once it is true; what it reads may not be recorded yet (written behind)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = check()
+        try:
+            found = check()
+        except ObjectNotFound:
+            found = None
         if found:
             return found
         time.sleep(0.05)
