@@ -55,9 +55,7 @@ class TaskRunRecord:
         return [
             self.id, self.name, self.flow_run_id, self.task_key, self.dynamic_key, self.cache_key,
             self.task_inputs, self.tags, self.run_count,
-            self.start_time.isoformat() if self.start_time else None,
-            self.end_time.isoformat() if self.end_time else None,
-            self.total_run_time,
+            self.start_time, self.end_time, self.total_run_time,  # datetimes, as State.to_wire's
         ]
 
     def to_json(self) -> dict[str, Any]:

@@ -11,6 +11,11 @@ Values are written under the result storage root (setting
 go to a temporary file renamed into place, so a crash never leaves a
 half-written result behind. Serializers as Prefect's: ``cloudpickle``
 (default), ``pickle``, ``json``.
+
+``PARTITA_RESULT_STORAGE=server`` sends values to the backend's result store
+instead (``partita://`` URLs, :mod:`partita.result_store`), so processes that
+share no files — a worker on another machine, the JupyterLab front end — load
+them through the API.
 """
 
 from __future__ import annotations
@@ -23,6 +28,10 @@ from random import getrandbits
 from typing import Any
 
 import fsspec
+
+from partita.result_store import register as _register_server_store
+
+_register_server_store()
 
 SERIALIZERS = ("cloudpickle", "pickle", "json")
 SUMMARY_LENGTH = 200

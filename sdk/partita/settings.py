@@ -8,7 +8,8 @@ environment variable          meaning                                           
 ``PARTITA_API_KEY``           bearer token sent to the backend                  unset
 ``PARTITA_API_AUTH_STRING``   ``user:password`` sent as HTTP basic auth         unset
 ``PARTITA_DATABASE_URL``      SQLAlchemy URL of the backend database            SQLite file in home
-``PARTITA_RESULT_STORAGE``    fsspec URL or path where results are written      ``<home>/storage``
+``PARTITA_RESULT_STORAGE``    fsspec URL or path where results are written,     ``<home>/storage``
+                              or ``server``: the backend's result store
 ``PARTITA_SERVER_HOST``       address ``partita server start`` binds            ``127.0.0.1``
 ``PARTITA_SERVER_PORT``       port ``partita server start`` binds               ``4200``
 ``PARTITA_LOGGING_LEVEL``     level of run loggers                              ``INFO``
@@ -80,8 +81,17 @@ class Settings(BaseSettings):
         return f"sqlite+aiosqlite:///{(self.home.expanduser() / 'partita.db').resolve()}"
 
     def resolved_result_storage(self) -> str:
-        """Where persisted results go: the setting, or ``<home>/storage``."""
+        """Where persisted results go: the setting, or ``<home>/storage``.
+
+        ``server`` stands for ``partita://results``, the result store of the
+        backend (:mod:`partita.result_store`).
+        """
         if self.result_storage:
+            from partita.result_store import SERVER_STORAGE, SERVER_STORAGE_URL, register
+
+            if self.result_storage.strip().lower() == SERVER_STORAGE:
+                register()  # whoever builds a path under this root can open it with fsspec
+                return SERVER_STORAGE_URL
             return self.result_storage
         return str((self.home.expanduser() / "storage").resolve())
 

@@ -14,9 +14,12 @@ path of every task run, so they are plain ``__slots__`` objects, converted to
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import os
 import uuid
 from enum import Enum
 from random import getrandbits
+from time import time_ns as _time_ns
 from typing import Any
 
 __all__ = [
@@ -66,20 +69,46 @@ _now = dt.datetime.now
 
 
 def new_id() -> str:
-    """A random (version 4) UUID, as its canonical string, made without a system call.
+    """A time-ordered UUID (version 7, RFC 9562), as its canonical string, made without a system call.
 
-    ``uuid.uuid4()`` reads ``os.urandom``, which releases the GIL; with the
-    recorder and the embedded backend running on other threads, each such
-    release can stall the run for a whole thread-switch interval. The
-    Mersenne Twister behind :func:`random.getrandbits` is seeded from the OS
-    at start-up (and again after ``fork``); ids need to be unique, not secret.
+    The first 48 bits are the Unix time in milliseconds; ids made later sort
+    later, so the database appends to its primary-key and run-id indexes
+    instead of writing at random places in them (measured here: up to twice
+    as quick to insert as version 4). The other 74 bits are a per-process
+    random start plus a counter (RFC 9562's "monotonic random" method):
+    unique within the process, and between processes as unlikely to collide
+    as random bits. Nothing here reads ``os.urandom`` after start-up:
+    ``uuid.uuid4()`` does, which releases the interpreter lock, and with the
+    recorder on another thread each release can stall the run for a
+    thread-switch interval. Ids need to be unique, not secret.
     """
-    h = "%032x" % ((getrandbits(128) & _CLEAR_VERSION) | _SET_VERSION)
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    ms = _time_ns() // 1_000_000
+    prefix = _prefix
+    if ms != prefix[0]:
+        h = "%012x" % ms
+        prefix = (ms, f"{h[:8]}-{h[8:]}-7")
+        _set_prefix(prefix)
+    n = (_random_start + next(_sequence)) & _LOW_74
+    return "%s%03x-%04x-%012x" % (prefix[1], n >> 62, 0x8000 | (n >> 48) & 0x3FFF, n & 0xFFFF_FFFF_FFFF)
 
 
-_CLEAR_VERSION = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
-_SET_VERSION = (0x4000 << 64) | (0x8000 << 48)
+_LOW_74 = (1 << 74) - 1
+_random_start = getrandbits(74)
+_sequence = itertools.count()
+_prefix: tuple[int, str] = (-1, "")
+
+
+def _set_prefix(value: tuple[int, str]) -> None:
+    global _prefix
+    _prefix = value
+
+
+def _reseed_after_fork() -> None:
+    global _random_start, _sequence
+    _random_start, _sequence = getrandbits(74), itertools.count()
+
+
+os.register_at_fork(after_in_child=_reseed_after_fork)
 
 
 class State:
@@ -172,6 +201,8 @@ class State:
             partita.exceptions.MissingResult: the run completed without
                 persisting its result and it is not held in memory.
         """
+        if self._has_value and self.type is StateType.COMPLETED:  # the common case, first
+            return self._value
         from partita.exceptions import FailedRun, MissingResult, UnfinishedRun
 
         if self.type in (StateType.FAILED, StateType.CRASHED, StateType.CANCELLED):
@@ -213,12 +244,15 @@ class State:
 
         ``task_run_id`` travels in the row, so it is left out of
         ``state_details`` (the backend puts it back when the state is read).
+        The timestamp stays a ``datetime``: the embedded writer formats it
+        for SQLite once, and the HTTP client's JSON encoder (pydantic-core)
+        writes ISO 8601 text.
         """
         details = self.state_details
         if details.get("task_run_id") == task_run_id:
             details = {} if len(details) == 1 else {k: v for k, v in details.items() if k != "task_run_id"}
         # ``_value_``: the enum's plain attribute (``.value`` is a slower descriptor)
-        return [task_run_id, self.id, self.type._value_, self.name, self.timestamp.isoformat(), self.message, details, self.data]
+        return [task_run_id, self.id, self.type._value_, self.name, self.timestamp, self.message, details, self.data]
 
     @classmethod
     def from_json(cls, doc: dict[str, Any] | Any) -> "State":

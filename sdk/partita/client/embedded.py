@@ -28,7 +28,7 @@ class EmbeddedBackend:
         from partita_workbench.server import create_app  # the one SDK → workbench import
 
         self.database_url = database_url
-        self.app = create_app(database_url=database_url)
+        self.app = create_app(database_url=database_url, embedded=True)
         self.loop = asyncio.new_event_loop()
         self._started = threading.Event()
         self._stop: asyncio.Event | None = None
@@ -39,6 +39,20 @@ class EmbeddedBackend:
         if self._error is not None:
             raise self._error
         self.transport = httpx.ASGITransport(app=self.app)
+        self._batch_writer: Any = None
+        self._batch_writer_made = False
+
+    def batch_writer(self) -> Any:
+        """The in-thread writer of task-run batches (a callable), or ``None`` when the database is not a SQLite file.
+
+        See :mod:`partita_workbench.server.embedded_writer`.
+        """
+        if not self._batch_writer_made:
+            from partita_workbench.server.embedded_writer import batch_writer_for
+
+            self._batch_writer = batch_writer_for(self.app, self.loop)
+            self._batch_writer_made = True
+        return self._batch_writer
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
@@ -64,6 +78,8 @@ class EmbeddedBackend:
         return httpx.Response(response.status_code, headers=response.headers, content=body, request=request)
 
     def close(self) -> None:
+        if self._batch_writer is not None:
+            self._batch_writer.close()
         if self._stop is not None and self._thread.is_alive():
             self.loop.call_soon_threadsafe(self._stop.set)
             self._thread.join(timeout=10)

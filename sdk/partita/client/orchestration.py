@@ -37,6 +37,11 @@ _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 _ERRORS = {401: Unauthorized, 404: ObjectNotFound, 409: ObjectAlreadyExists, 423: SlotsUnavailable}
 
 
+def error_for_status(status_code: int) -> type[BackendError]:
+    """The exception class for an HTTP error status (404: ObjectNotFound, 409, 401, 423; else BackendError)."""
+    return _ERRORS.get(status_code, BackendError)
+
+
 def _ids(values: Iterable[Any]) -> list[str]:
     return [str(v) for v in values]
 
@@ -83,7 +88,7 @@ class ClientLogic(ResourceCalls):
         except ValueError:
             detail = response.text
         message = f"{response.request.method} {response.request.url.path} -> {response.status_code}: {detail}"
-        error = _ERRORS.get(response.status_code, BackendError)
+        error = error_for_status(response.status_code)
         if response.status_code == 401:
             message += "; set PARTITA_API_KEY (or PARTITA_API_AUTH_STRING) to the server's key"
         raise error(message)
@@ -278,7 +283,9 @@ class SyncPartitaClient(ClientLogic):
 
     def __init__(self, api_url: str | None = None, api_key: str | None = None, auth_string: str | None = None) -> None:
         super().__init__(_normalise_url(api_url), api_key, auth_string)
-        self._http = httpx.Client(**_transport_args(self.api_url, sync=True))
+        args = _transport_args(self.api_url, sync=True)
+        self._embedded = getattr(args.get("transport"), "backend", None)  # the in-process backend, if any
+        self._http = httpx.Client(**args)
 
     def _send(self, request: httpx.Request) -> httpx.Response:
         attempt = 0
@@ -295,6 +302,13 @@ class SyncPartitaClient(ClientLogic):
                     return response
             time.sleep(delay)
             attempt += 1
+
+    def task_run_batch_writer(self) -> Callable[[dict[str, Any]], Any]:
+        """What stores a write-behind batch: :meth:`write_task_run_batch`, or in embedded mode on a
+        SQLite file the backend's in-thread writer (same rows and transaction, no HTTP hop;
+        :mod:`partita_workbench.server.embedded_writer`)."""
+        writer = self._embedded.batch_writer() if self._embedded is not None else None
+        return writer or self.write_task_run_batch
 
     def close(self) -> None:
         self._http.close()

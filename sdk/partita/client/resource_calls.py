@@ -130,14 +130,30 @@ class ResourceCalls:
     @api_call
     def write_result_bytes(self, key: str, data: bytes) -> Call[None]:
         """Store ``data`` under ``key`` in the server's result store."""
-        response = yield self._request("PUT", f"/results/{key}", content=data)
+        from partita.result_store import quoted_key
+
+        response = yield self._request("PUT", f"/results/{quoted_key(key)}", content=data)
         self._check(response)
 
     @api_call
     def read_result_bytes(self, key: str) -> Call[bytes]:
         """The bytes under ``key`` in the server's result store (never deserialized here)."""
-        response = yield self._request("GET", f"/results/{key}")
+        from partita.result_store import quoted_key
+
+        response = yield self._request("GET", f"/results/{quoted_key(key)}")
         return self._check(response).content
+
+    @api_call
+    def read_result_info(self, key: str) -> Call[dict[str, str]]:
+        """Headers describing what is under ``key``: ``content-length``, ``last-modified`` (HTTP date).
+
+        Raises:
+            partita.exceptions.ObjectNotFound: nothing is stored under ``key``.
+        """
+        from partita.result_store import quoted_key
+
+        response = yield self._request("HEAD", f"/results/{quoted_key(key)}")
+        return dict(self._check(response).headers)
 
     # -- artifacts -------------------------------------------------------------------------
     @api_call

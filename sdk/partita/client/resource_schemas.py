@@ -249,4 +249,7 @@ class RunEvent(APIModel):
     state: StateModel | None = None
     log: dict[str, Any] | None = None
     occurred: dt.datetime
+    truncated: bool = False
+    """True when this copy came from another server process with long fields cut to fit one
+    PostgreSQL notification (state message and details, log message): read the run for all of it."""
 

@@ -77,20 +77,17 @@ def _call(callback: Callable[[], None]) -> None:
 current_scope: contextvars.ContextVar[CancelScope | None] = contextvars.ContextVar("partita_cancel_scope", default=None)
 
 _active: set[CancelScope] = set()
-_active_lock = threading.Lock()
 _interrupted = threading.Event()
 
 
 def enter_scope(scope: CancelScope) -> contextvars.Token:
-    with _active_lock:
-        _active.add(scope)
+    _active.add(scope)  # set.add / discard / list(set) are each atomic in CPython: no lock
     return current_scope.set(scope)
 
 
 def exit_scope(scope: CancelScope, token: contextvars.Token) -> None:
     current_scope.reset(token)
-    with _active_lock:
-        _active.discard(scope)
+    _active.discard(scope)
 
 
 @contextlib.contextmanager
@@ -113,8 +110,7 @@ def on_cancel(callback: Callable[[], None]) -> Iterator[CancelScope | None]:
 
 def cancel_all(reason: str, owner: str | None = None) -> None:
     """Cancel every scope of this process (what an interrupt does), or those of flow run ``owner``."""
-    with _active_lock:
-        scopes = [scope for scope in _active if owner is None or scope.owner == owner]
+    scopes = [scope for scope in list(_active) if owner is None or scope.owner == owner]
     for scope in scopes:
         scope.cancel(reason)
 

@@ -58,6 +58,8 @@ class Recorder:
 
     def __init__(self, client: Any, interval: float = 0.1, batch_size: int = 500) -> None:
         self.client = client
+        writer = getattr(client, "task_run_batch_writer", None)
+        self._write_batch = writer() if writer is not None else client.write_task_run_batch
         self.interval = interval
         self.batch_size = batch_size
         self._queue: collections.deque[Any] = collections.deque()
@@ -66,6 +68,7 @@ class Recorder:
         self._high_water = 2 * max(1, batch_size)
         self._failures = 0
         self._closed = False
+        self._flushing = False  # a flush waits: send everything now, don't wait for the interval
         # what the thread has taken off the queue but not yet stored
         self._records: dict[Any, TaskRunRecord] = {}
         self._states: list[dict[str, Any]] = []
@@ -111,6 +114,7 @@ class Recorder:
         """Block until everything enqueued so far is stored; ``False`` on timeout."""
         marker = _Marker()
         self._queue.append(marker)
+        self._flushing = True
         self._wake.set()
         if self._thread.is_alive():
             deadline = None if timeout is None else time.monotonic() + timeout
@@ -148,7 +152,7 @@ class Recorder:
         """Send the pending buffers; on success clear them (raises on failure)."""
         if self._records or self._states:
             runs = [r.to_row() for r in self._records.values()]
-            self.client.write_task_run_batch({"task_runs": runs, "states": self._states})
+            self._write_batch({"task_runs": runs, "states": self._states})
             self._records, self._states = {}, []
         if self._logs:
             self.client.write_logs(self._logs)
@@ -162,9 +166,11 @@ class Recorder:
 
     def _loop(self) -> None:
         while True:
-            if len(self._queue) < self.batch_size:
+            if len(self._queue) < self.batch_size and not self._flushing:
                 self._wake.wait(self.interval)
             self._wake.clear()
+            if not self._queue:
+                self._flushing = False  # what a flush waited for was taken (set again by the next flush)
             # after a failed send only the kept batch is retried; the queue waits (bounded)
             pending = self._records or self._states or self._logs
             markers = [] if pending else self._drain(self.batch_size)

@@ -103,7 +103,7 @@ class TaskRunEngine:
     def _prepare(self, state: State) -> None:
         if self.task.state_details:
             state.state_details.update(self.task.state_details)
-        state.state_details["task_run_id"] = str(self.record.id)
+        state.state_details["task_run_id"] = self.record.id
 
     # -- protocol --------------------------------------------------------------------
     def setup(self) -> State | None:

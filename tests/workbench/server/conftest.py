@@ -29,15 +29,21 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+@pytest.fixture
+def postgres_url(postgres_database: str) -> str:
+    """The URL of the session's PostgreSQL database, its tables emptied."""
+    url = pg_url(postgres_database)
+    asyncio.run(empty_tables(url))
+    return url
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
     """A database URL for an empty database of each supported kind."""
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'partita.db'}"
         return
-    url = pg_url(request.getfixturevalue("postgres_database"))
-    asyncio.run(empty_tables(url))
-    yield url
+    yield request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture

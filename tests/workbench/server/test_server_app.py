@@ -34,6 +34,7 @@ ROUTES = {
     ("GET", "/api/v2/concurrency_limits/{id_or_name}"),
     ("GET", "/api/variables/name/{name}"),
     ("GET", "/api/version"),
+    ("HEAD", "/api/results/{key}"),
     ("PATCH", "/api/artifacts/{artifact_id}"),
     ("PATCH", "/api/v2/concurrency_limits/{id_or_name}"),
     ("PATCH", "/api/variables/name/{name}"),

@@ -18,6 +18,7 @@ err_console = Console(stderr=True)
 def start(
     host: str = typer.Option(None, help="Address to bind (default PARTITA_SERVER_HOST or 127.0.0.1)."),
     port: int = typer.Option(None, min=1, max=65535, help="Port to bind (default PARTITA_SERVER_PORT or 4200)."),
+    workers: int = typer.Option(1, min=1, help="Server processes sharing the port (uvicorn's --workers)."),
 ) -> None:
     """Start the backend (uvicorn) with the database from PARTITA_DATABASE_URL or PARTITA_HOME.
 
@@ -27,8 +28,12 @@ def start(
     from partita_workbench.server import run_server
 
     settings = get_settings()
-    _check_database(settings.resolved_database_url())  # a bad URL or database: one line, before uvicorn starts
-    run_server(host=host or settings.server_host, port=port or settings.server_port)
+    url = settings.resolved_database_url()
+    _check_database(url)  # a bad URL or database: one line, before uvicorn starts
+    if workers > 1 and url.startswith("sqlite"):
+        err_console.print("[yellow]Warning:[/] with SQLite, live events ('partita flow-run watch') reach only "
+                          "watchers connected to the worker that recorded them; use PostgreSQL to share them")
+    run_server(host=host or settings.server_host, port=port or settings.server_port, workers=workers)
 
 
 def _check_database(url: str) -> None:

@@ -40,9 +40,15 @@ notebook_task: Task = Task(
     execute_notebook,
     name="notebook",
     persist_result=True,
+    result_serializer="json",
     description="Run a Jupyter notebook with papermill; the result is the executed notebook's path.",
 )
-"""The notebook task; give it a name per use with ``notebook_task.with_options(name=...)``."""
+"""The notebook task; give it a name per use with ``notebook_task.with_options(name=...)``.
+
+Its result (the executed notebook's path or URL) is stored as JSON, so a client
+that must not unpickle — the JupyterLab front end — reads it from the result
+store and then fetches the notebook itself (``GET /api/results/{key}`` when
+the result storage is the server's, ``PARTITA_RESULT_STORAGE=server``)."""
 
 
 def _annotation(param: NotebookParameter) -> Any:

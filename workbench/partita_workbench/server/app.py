@@ -1,8 +1,9 @@
 """The backend application: :func:`create_app`.
 
 The app's lifespan opens the database engine, brings the schema to the
-latest migration, starts the late-run marker, and closes everything on
-shutdown. It relies on nothing specific to uvicorn, so the SDK can run it
+latest migration, starts the live-events relay between server processes (on
+PostgreSQL, :mod:`partita_workbench.server.events_relay`) and the late-run
+marker, and closes everything on shutdown. It relies on nothing specific to uvicorn, so the SDK can run it
 in-process (entering ``app.router.lifespan_context(app)`` itself and sending
 requests through ``httpx.ASGITransport``), and ``partita server start`` can
 serve it over HTTP (:mod:`partita_workbench.server.serving`).
@@ -24,6 +25,7 @@ from partita_workbench.server.api import api_router
 from partita_workbench.server.database.engine import Database, create_engine, migrate
 from partita_workbench.server.errors import install_exception_handlers
 from partita_workbench.server.events import EventBroker
+from partita_workbench.server.events_relay import postgres_event_relay
 from partita_workbench.server.security import AuthMiddleware, BodySizeLimitMiddleware
 from partita_workbench.server.services.late_runs import late_run_marker
 from partita_workbench.server.settings import ServerSettings
@@ -36,7 +38,9 @@ def _default_database_url() -> str:
     return get_settings().resolved_database_url()
 
 
-def create_app(database_url: str | None = None, settings: ServerSettings | None = None) -> FastAPI:
+def create_app(
+    database_url: str | None = None, settings: ServerSettings | None = None, embedded: bool = False
+) -> FastAPI:
     """The Partita backend as a FastAPI app.
 
     Args:
@@ -46,6 +50,9 @@ def create_app(database_url: str | None = None, settings: ServerSettings | None 
             SQLite file under ``PARTITA_HOME``).
         settings: server settings; default: read from ``PARTITA_SERVER_*``
             (:mod:`partita_workbench.server.settings`).
+        embedded: the app serves only the process it runs in (the SDK's
+            embedded backend): a SQLite file is then used without aiosqlite's
+            thread (:mod:`partita_workbench.server.database.inline_sqlite`).
 
     The :class:`~partita_workbench.server.database.engine.Database` is on
     ``app.state.database`` while the lifespan is entered.
@@ -55,13 +62,16 @@ def create_app(database_url: str | None = None, settings: ServerSettings | None 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(url)
+        engine = create_engine(url, inline=embedded)
         try:
             await migrate(engine)
             app.state.database = database = Database(engine)
-            async with late_run_marker(
-                database, settings.late_runs_interval, settings.late_runs_after, app.state.events
-            ):
+            async with contextlib.AsyncExitStack() as services:
+                if database.dialect == "postgresql" and settings.events_relay:
+                    await services.enter_async_context(postgres_event_relay(url, app.state.events))
+                await services.enter_async_context(
+                    late_run_marker(database, settings.late_runs_interval, settings.late_runs_after, app.state.events)
+                )
                 yield
         finally:
             await engine.dispose()

@@ -2,15 +2,20 @@
 
 Routes publish after their transaction has committed; every subscriber gets
 its own bounded queue (a subscriber too slow to keep up loses the oldest
-events, never blocks a writer). Events reach the subscribers of this server
-process; with several server processes, each streams what it recorded.
+events, never blocks a writer).
+
+Events reach the subscribers of this server process, and, when a relay is
+attached (:mod:`partita_workbench.server.events_relay`: PostgreSQL's
+LISTEN/NOTIFY), the other server processes on the same database, which
+deliver them to theirs. On SQLite there is no relay: each server process
+streams what was recorded through it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from partita.client.resource_schemas import EventKind, RunEvent
 from partita.client.schemas import LogCreate, StateModel
@@ -45,6 +50,13 @@ class EventBroker:
 
     def __init__(self) -> None:
         self.subscribers: set[Subscription] = set()
+        self.relay: Callable[[list[RunEvent]], None] | None = None
+        """Sends published events to the other server processes (set by the relay while it runs)."""
+
+    @property
+    def wanted(self) -> bool:
+        """Whether a published event goes anywhere: a subscriber here, or a relay to other processes."""
+        return bool(self.subscribers) or self.relay is not None
 
     def subscribe(self, flow_run_id: uuid.UUID | None = None) -> Subscription:
         subscription = Subscription(self, flow_run_id)
@@ -52,6 +64,16 @@ class EventBroker:
         return subscription
 
     def publish(self, events: Iterable[RunEvent]) -> None:
+        """Deliver ``events`` to this process's subscribers and hand them to the relay."""
+        if not self.wanted:
+            return
+        events = list(events)
+        self.deliver(events)
+        if self.relay is not None:
+            self.relay(events)
+
+    def deliver(self, events: Iterable[RunEvent]) -> None:
+        """Deliver ``events`` to this process's subscribers only (what the relay calls with others' events)."""
         if not self.subscribers:
             return
         for event in events:
@@ -62,6 +84,8 @@ class EventBroker:
     def state_changed(
         self, run_kind: str, run_id: uuid.UUID, flow_run_id: uuid.UUID | None, name: str | None, state: StateModel
     ) -> None:
+        if not self.wanted:
+            return
         is_task = run_kind == "task run"
         self.publish(
             [
@@ -78,7 +102,7 @@ class EventBroker:
         )
 
     def logs_written(self, logs: list[LogCreate]) -> None:
-        if not self.subscribers:
+        if not self.wanted:
             return
         now = utcnow()
         self.publish(

@@ -32,7 +32,36 @@ async def serve(
 
 
 def run_server(
-    host: str | None = None, port: int | None = None, database_url: str | None = None, log_level: str = "info"
+    host: str | None = None,
+    port: int | None = None,
+    database_url: str | None = None,
+    log_level: str = "info",
+    workers: int = 1,
 ) -> None:
-    """Serve the backend, blocking until Ctrl-C / SIGTERM (what ``partita server start`` calls)."""
-    uvicorn.Server(_config(host, port, database_url, log_level)).run()
+    """Serve the backend, blocking until Ctrl-C / SIGTERM (what ``partita server start`` calls).
+
+    ``workers`` > 1 runs that many server processes on one socket (uvicorn's
+    ``--workers``), each building the app from the settings; ``database_url``
+    then reaches them as ``PARTITA_DATABASE_URL``. On PostgreSQL they share
+    live events (:mod:`partita_workbench.server.events_relay`); on SQLite a
+    watcher sees only what its own worker recorded.
+    """
+    if workers <= 1:
+        uvicorn.Server(_config(host, port, database_url, log_level)).run()
+        return
+    import os
+
+    from partita.settings import get_settings
+
+    if database_url:
+        os.environ["PARTITA_DATABASE_URL"] = database_url  # read by every worker's create_app()
+    settings = get_settings()
+    uvicorn.run(
+        "partita_workbench.server.app:create_app",
+        factory=True,
+        host=host or settings.server_host,
+        port=port if port is not None else settings.server_port,
+        workers=workers,
+        log_level=log_level,
+        lifespan="on",
+    )

@@ -8,6 +8,8 @@ environment variable                meaning                                     
 ``PARTITA_SERVER_CORS_ALLOWED_ORIGINS``  comma-separated origins allowed by CORS     none
 ``PARTITA_SERVER_MAX_BODY_BYTES``   largest request body accepted (413 beyond)       64 MiB
 ``PARTITA_SERVER_STORAGE``          folder of the server's result and artifact store  the SDK's result storage
+``PARTITA_SERVER_EVENTS_RELAY``     on PostgreSQL, share live events with the other  true
+                                    server processes on the database (LISTEN/NOTIFY)
 ``PARTITA_SERVER_LATE_RUNS_INTERVAL``  seconds between late-run sweeps (0: off)      5
 ``PARTITA_SERVER_LATE_RUNS_AFTER``  seconds past its scheduled time a run is Late    15
 ==================================  ===============================================  ==================
@@ -36,6 +38,7 @@ class ServerSettings(BaseSettings):
     cors_allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
     storage: Path | None = None
+    events_relay: bool = True
     late_runs_interval: float = Field(default=5.0, ge=0)
     late_runs_after: float = Field(default=15.0, ge=0)
 
@@ -47,9 +50,14 @@ class ServerSettings(BaseSettings):
         return value
 
     def resolved_storage(self) -> Path:
-        """The store's root folder: the setting, or the SDK's local result storage."""
+        """The store's root folder: the setting, else the SDK's result storage when it is a local
+        folder, else ``<PARTITA_HOME>/storage`` (e.g. with ``PARTITA_RESULT_STORAGE=server``)."""
         if self.storage is not None:
             return self.storage.expanduser().resolve()
         from partita.settings import get_settings
 
-        return Path(get_settings().resolved_result_storage()).expanduser().resolve()
+        settings = get_settings()
+        storage = settings.resolved_result_storage().removeprefix("file://")
+        if "://" in storage:
+            return (settings.home.expanduser() / "storage").resolve()
+        return Path(storage).expanduser().resolve()

@@ -20,6 +20,7 @@ from pathlib import Path
 from partita_workbench.server.errors import InvalidRequest, ObjectNotFound
 
 MAX_KEY_LENGTH = 1024
+SERVER_URL_PREFIX = "partita://"  # the SDK's URLs of files in this store (partita.result_store)
 _BAD = re.compile(r"[\x00\\]|^[A-Za-z]:|^/|://")
 
 
@@ -51,7 +52,18 @@ class ResultStore:
         return path
 
     def key_of(self, location: str) -> str | None:
-        """The key of an absolute local path inside the root (a result record's storage key), else None."""
+        """The key of a result record's storage key when it lies in this store, else None.
+
+        That is a ``partita://<key>`` URL (the SDK's ``PARTITA_RESULT_STORAGE=server``)
+        or an absolute local path inside the root.
+        """
+        if location.startswith(SERVER_URL_PREFIX):
+            key = location[len(SERVER_URL_PREFIX) :]
+            try:
+                self.path(key)
+            except InvalidRequest:
+                return None
+            return key
         if location.startswith("file://"):
             location = location[len("file://") :]
         if not os.path.isabs(location):
@@ -61,6 +73,13 @@ class ResultStore:
         except ValueError:
             return None
         return relative.as_posix()
+
+    def stat(self, key: str) -> os.stat_result:
+        """Size and modification time of what is stored under ``key``. ObjectNotFound if nothing."""
+        path = self.path(key)
+        if not path.is_file():
+            raise ObjectNotFound("result", repr(key), "nothing is stored under this key")
+        return path.stat()
 
     def read(self, key: str) -> bytes:
         path = self.path(key)

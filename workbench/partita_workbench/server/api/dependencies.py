@@ -1,4 +1,8 @@
-"""FastAPI dependencies shared by the routers."""
+"""FastAPI dependencies shared by the routers.
+
+They are ``async def``: FastAPI runs a plain ``def`` dependency on a worker thread,
+a thread hand-off per dependency and request for what is an attribute read.
+"""
 
 from __future__ import annotations
 
@@ -11,17 +15,17 @@ from partita_workbench.server.events import EventBroker
 from partita_workbench.server.storage import ResultStore
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     """The app's :class:`Database`, set up by the lifespan in ``app.py``."""
     return request.app.state.database
 
 
-def get_broker(request: Request) -> EventBroker:
+async def get_broker(request: Request) -> EventBroker:
     """The app's live-event broker."""
     return request.app.state.events
 
 
-def get_store(request: Request) -> ResultStore:
+async def get_store(request: Request) -> ResultStore:
     """The app's result store (``PARTITA_SERVER_STORAGE``)."""
     return request.app.state.store
 

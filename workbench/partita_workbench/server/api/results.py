@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response, status
@@ -25,4 +26,17 @@ async def write_result(key: Key, request: Request, store: StoreDep) -> None:
 @router.get("/{key:path}", response_class=Response, responses={200: {"content": {"application/octet-stream": {}}}})
 async def read_result(key: Key, store: StoreDep) -> Response:
     """The bytes stored under ``key`` (a result or an executed notebook). 404 if none, 422 for keys leaving the store."""
-    return Response(store.read(key), media_type="application/octet-stream")
+    stat = store.stat(key)
+    return Response(store.read(key), media_type="application/octet-stream",
+                    headers={"Last-Modified": email.utils.formatdate(stat.st_mtime, usegmt=True)})
+
+
+@router.head("/{key:path}", response_class=Response, responses={200: {"description": "headers only"}})
+async def result_info(key: Key, store: StoreDep) -> Response:
+    """``Content-Length`` and ``Last-Modified`` of what is stored under ``key``, no body. 404 if none."""
+    stat = store.stat(key)
+    headers = {
+        "Content-Length": str(stat.st_size),
+        "Last-Modified": email.utils.formatdate(stat.st_mtime, usegmt=True),
+    }
+    return Response(status_code=200, headers=headers, media_type="application/octet-stream")

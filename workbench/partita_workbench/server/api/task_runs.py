@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response, status
@@ -52,12 +53,15 @@ async def create_task_run(body: TaskRunCreate, response: Response, db: DatabaseD
     return run
 
 
-def _publish_batch(events: EventBroker, batch: TaskRunBatch) -> None:
-    """One state event per state of the batch, in order, with its task run's flow run when sent along."""
-    if not events.subscribers:
+def publish_batch(events: EventBroker, task_runs: Sequence[Sequence[Any]], states: Sequence[Sequence[Any]]) -> None:
+    """One state event per state of a batch, in order, with its task run's flow run when sent along.
+
+    ``task_runs`` and ``states`` are the batch's ``TaskRunRow`` and ``TaskRunStateRow`` arrays.
+    """
+    if not events.wanted:
         return
-    runs = {row[0]: row for row in batch.task_runs}
-    for task_run_id, state_id, type_, name, timestamp, message, details, data in batch.states:
+    runs = {row[0]: row for row in task_runs}
+    for task_run_id, state_id, type_, name, timestamp, message, details, data in states:
         run = runs.get(task_run_id)
         state = StateModel(id=state_id, type=type_, name=name, timestamp=timestamp, message=message,
                            state_details=details, data=data)
@@ -87,7 +91,7 @@ async def apply_batch(request: Request, db: DatabaseDep, events: BrokerDep) -> B
         raise RequestValidationError(_with_body_location(exc.errors(include_url=False))) from None
     async with db.write() as session:
         result = await task_runs.apply_batch(session, batch)
-    _publish_batch(events, batch)
+    publish_batch(events, batch.task_runs, batch.states)
     return result
 
 

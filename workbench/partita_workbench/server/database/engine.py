@@ -58,7 +58,8 @@ def _sqlite_file(url: URL) -> Path | None:
     return Path(database).expanduser()
 
 
-def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_connection_setup(dbapi_connection: Any, _record: Any = None) -> None:
+    """The settings of every connection to a SQLite database (the module docstring lists them)."""
     dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (see _on_sqlite_begin)
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT * 1000)}")
@@ -73,10 +74,12 @@ def _on_sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
+def create_engine(url: str | URL, inline: bool = False, **kwargs: Any) -> AsyncEngine:
     """An async engine for ``url``, with the SQLite settings above when it is SQLite.
 
-    The parent folder of a SQLite file is created if missing.
+    The parent folder of a SQLite file is created if missing. ``inline``
+    (SQLite files only) runs SQLite calls on the event loop's thread instead
+    of aiosqlite's (:mod:`.inline_sqlite`; for the embedded backend).
 
     Raises:
         DatabaseConfigError: the URL is neither ``sqlite+aiosqlite`` nor
@@ -88,9 +91,14 @@ def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
     path = _sqlite_file(parsed)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    kwargs.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT)
+    if inline and path is not None:
+        from partita_workbench.server.database.inline_sqlite import async_creator
+
+        kwargs.setdefault("async_creator", async_creator(str(path), SQLITE_BUSY_TIMEOUT))
+    else:
+        kwargs.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT)
     engine = create_async_engine(parsed, **kwargs)
-    event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+    event.listen(engine.sync_engine, "connect", sqlite_connection_setup)
     event.listen(engine.sync_engine, "begin", _on_sqlite_begin)
     return engine
 

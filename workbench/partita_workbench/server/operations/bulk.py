@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
 
@@ -67,6 +68,9 @@ def _sqlite_timestamp(value: dt.datetime | str | None) -> str | None:
     if value is None:
         return None
     if value.__class__ is str:
+        if (len(value) == 32 and value[26:] == "+00:00") or (len(value) == 27 and value[26] == "Z"):
+            _parse_timestamp(value)  # UTC with microseconds, as the SDK sends: checked, then cut
+            return value[:10] + " " + value[11:26]
         value = _parse_timestamp(value)  # standard-library tzinfo: cheap offsets
     offset = value.utcoffset()
     if offset:
@@ -114,28 +118,39 @@ def codec_for(session: AsyncSession) -> Codec:
 _compiled: dict[tuple[str, str], str] = {}
 
 
-async def execute_many(
-    session: AsyncSession, stmt: Insert, columns: Sequence[str], rows: list[tuple[Any, ...]], cache_key: str
-) -> None:
-    """Execute ``stmt`` (an INSERT naming ``columns``) once per row of encoded values.
-
-    Each row holds the values of ``columns``, in that order, encoded with
-    :func:`codec_for` the session. The statement may add ``ON CONFLICT``
-    clauses but no other bound values. ``cache_key`` names the statement's
-    shape: it is compiled once per dialect and key.
+def compiled_sql(stmt: Insert | Callable[[], Insert], columns: Sequence[str], cache_key: str, dialect: Dialect) -> str:
+    """The SQL text of ``stmt`` (or of what ``stmt()`` builds) for ``dialect``, compiled once per key.
 
     Raises:
         RuntimeError: the compiled statement binds other columns than ``columns``
             (a programming error, caught on first use).
     """
-    if not rows:
-        return
-    connection = await session.connection()
-    dialect = connection.dialect
     sql = _compiled.get((cache_key, dialect.name))
     if sql is None:
-        compiled = stmt.compile(dialect=dialect, column_keys=list(columns))
+        built = stmt if isinstance(stmt, Insert) else stmt()
+        compiled = built.compile(dialect=dialect, column_keys=list(columns))
         if list(compiled.positiontup or ()) != list(columns):
             raise RuntimeError(f"{cache_key}: statement binds {compiled.positiontup}, not {list(columns)}")
         sql = _compiled[(cache_key, dialect.name)] = compiled.string
-    await connection.exec_driver_sql(sql, rows)
+    return sql
+
+
+async def execute_many(
+    session: AsyncSession,
+    stmt: Insert | Callable[[], Insert],
+    columns: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    cache_key: str,
+) -> None:
+    """Execute ``stmt`` (an INSERT naming ``columns``) once per row of encoded values.
+
+    Each row holds the values of ``columns``, in that order, encoded with
+    :func:`codec_for` the session. The statement may add ``ON CONFLICT``
+    clauses but no other bound values; it may be given as a function that
+    builds it, called only the first time. ``cache_key`` names the statement's
+    shape: it is compiled once per dialect and key (see :func:`compiled_sql`).
+    """
+    if not rows:
+        return
+    connection = await session.connection()
+    await connection.exec_driver_sql(compiled_sql(stmt, columns, cache_key, connection.dialect), rows)

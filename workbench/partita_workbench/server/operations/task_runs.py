@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 from typing import Any
@@ -13,8 +14,6 @@ from partita.client.schemas import (
     TaskRunCreate,
     TaskRunFilter,
     TaskRunModel,
-    TaskRunRow,
-    TaskRunStateRow,
 )
 from partita.states import StateType
 from sqlalchemy import Select, func, select
@@ -24,35 +23,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from partita_workbench.server.database.models import FlowRun, TaskRun, TaskRunState
 from partita_workbench.server.database.types import utcnow
 from partita_workbench.server.errors import ObjectNotFound
-from partita_workbench.server.operations.bulk import Codec, codec_for, execute_many
+from partita_workbench.server.operations.batch_rows import (
+    TASK_RUN_COLUMNS,
+    TASK_RUN_STATE_COLUMNS,
+    batch_rows,
+    dangling_reference,
+    state_append,
+    task_run_upsert,
+)
+from partita_workbench.server.operations.bulk import codec_for, execute_many
 from partita_workbench.server.operations.common import (
     TASK_RUN,
     check_int32,
-    insert_for,
     insert_if_absent,
     state_model,
 )
 from partita_workbench.server.operations.filters import task_run_keyset, task_run_order, task_run_where
 from partita_workbench.server.operations.pagination import next_cursor, page_window
 from partita_workbench.server.operations.states import set_state
-
-# Columns a later snapshot of a task run overwrites (everything but id and created).
-_MUTABLE = (
-    "name",
-    "flow_run_id",
-    "task_key",
-    "dynamic_key",
-    "cache_key",
-    "task_inputs",
-    "tags",
-    "run_count",
-    "start_time",
-    "end_time",
-    "total_run_time",
-    "updated",
-)
-_CURRENT_STATE_COLUMNS = ("state_type", "state_name", "state_id")
-
 
 def _runs_with_state() -> Select[Any]:
     return select(TaskRun, TaskRunState).outerjoin(TaskRunState, TaskRunState.id == TaskRun.state_id)
@@ -109,53 +97,6 @@ def _task_inputs(run: TaskRunCreate) -> dict[str, list[dict[str, Any]]]:
         key: [{"input_type": i.input_type, "id": str(i.id) if i.id else None} for i in inputs]
         for key, inputs in run.task_inputs.items()
     }
-
-
-# Bulk rows are tuples in the tables' column order (checked when the statement is compiled).
-_TASK_RUN_COLUMNS = tuple(TaskRun.__table__.columns.keys())
-_TASK_RUN_STATE_COLUMNS = tuple(TaskRunState.__table__.columns.keys())
-
-
-def _snapshot_tuple(run: TaskRunRow, state: TaskRunStateRow | None, now: dt.datetime, codec: Codec) -> tuple[Any, ...]:
-    """Bulk row of a batch snapshot; ``state`` is the run's last state in the batch (or ``None``)."""
-    (run_id, name, flow_run_id, task_key, dynamic_key, cache_key, task_inputs, tags,
-     run_count, start_time, end_time, total_run_time) = run
-    stamp = codec.timestamp(now)
-    return (
-        codec.uuid(run_id),
-        codec.uuid(flow_run_id),
-        task_key,
-        dynamic_key,
-        cache_key,
-        codec.json(_row_inputs(task_inputs)) if task_inputs else "{}",
-        name,
-        codec.json(tags),
-        state[2]._value_ if state is not None else None,
-        state[3] if state is not None else None,
-        codec.uuid(state[1]) if state is not None else None,
-        run_count,
-        codec.timestamp(start_time),
-        codec.timestamp(end_time),
-        total_run_time,
-        stamp,
-        stamp,
-    )
-
-
-def _row_inputs(task_inputs: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    return {
-        key: [{"input_type": i.input_type, "id": str(i.id) if i.id else None} for i in inputs]
-        for key, inputs in task_inputs.items()
-    }
-
-
-def _state_rows(states: list[TaskRunStateRow], codec: Codec) -> list[tuple[Any, ...]]:
-    """Bulk rows of a batch's states (the hot path: thousands per batch, so one comprehension)."""
-    as_uuid, as_time, as_json, as_json_or_null = codec.uuid, codec.timestamp, codec.json, codec.json_or_null
-    return [
-        (as_uuid(run_id), as_uuid(state_id), kind._value_, name, as_time(at), message, as_json(details), as_json_or_null(data))
-        for run_id, state_id, kind, name, at, message, details, data in states
-    ]
 
 
 async def _check_flow_runs_exist(session: AsyncSession, ids: set[uuid.UUID]) -> None:
@@ -224,11 +165,8 @@ async def count_task_runs(session: AsyncSession, flt: TaskRunFilter) -> int:
 async def apply_batch(session: AsyncSession, batch: TaskRunBatch) -> BatchResult:
     """Upsert the batch's task runs by id, then append its states (existing state ids are skipped).
 
-    Two bulk statements (``INSERT ... ON CONFLICT``), no per-row queries. A
-    snapshot's ``state`` sets the run's current state columns but adds no
-    history row; a snapshot without one keeps the stored state. Rows first
-    seen in this batch get ``created`` times a microsecond apart, so
-    ``CREATED_ASC`` lists them in the order they were sent.
+    Two bulk statements (``INSERT ... ON CONFLICT``), no per-row queries;
+    the rows and their rules are :mod:`.batch_rows`'s.
 
     Returns:
         the number of distinct task runs upserted and of distinct states sent
@@ -236,59 +174,31 @@ async def apply_batch(session: AsyncSession, batch: TaskRunBatch) -> BatchResult
 
     Raises:
         ObjectNotFound: a task run names an unknown flow run, or a state an
-            unknown task run (the whole batch is then rolled back).
+            unknown task run (the caller's transaction is then rolled back:
+            nothing of the batch is stored).
     """
-    now = utcnow()
-    codec = codec_for(session)
-    # The last snapshot of a task run sent twice in one batch wins; a state sent twice counts once.
-    task_runs = list({run[0]: run for run in batch.task_runs}.values())
-    states = list({state[1]: state for state in batch.states}.values())
-    last_state = {state[0]: state for state in states}  # states come in the order they happened
-    for i, run in enumerate(task_runs):
-        check_int32(run[8], f"task_runs[{i}].run_count")
-    if task_runs:
-        table = TaskRun.__table__
-        stmt = insert_for(session, table)
-        set_ = {name: stmt.excluded[name] for name in _MUTABLE}
-        for name in _CURRENT_STATE_COLUMNS:  # a snapshot without a state keeps the stored one
-            set_[name] = func.coalesce(stmt.excluded[name], table.c[name])
-        stmt = stmt.on_conflict_do_update(index_elements=[table.c.id], set_=set_)
-        tick = dt.timedelta(microseconds=1)
-        rows = [_snapshot_tuple(run, last_state.get(run[0]), now + i * tick, codec) for i, run in enumerate(task_runs)]
-        await _execute_checked(session, stmt, _TASK_RUN_COLUMNS, rows, batch, "upsert task runs")
-    if states:
-        stmt = insert_for(session, TaskRunState.__table__).on_conflict_do_nothing(index_elements=["id"])
-        rows = _state_rows(states, codec)
-        await _execute_checked(session, stmt, _TASK_RUN_STATE_COLUMNS, rows, batch, "append task run states")
-    return BatchResult(task_runs=len(task_runs), states=len(states))
-
-
-async def _execute_checked(
-    session: AsyncSession,
-    stmt: Any,
-    columns: tuple[str, ...],
-    rows: list[tuple[Any, ...]],
-    batch: TaskRunBatch,
-    name: str,
-) -> None:
-    """Run a bulk statement; turn a dangling reference into a precise ObjectNotFound."""
+    dialect = session.bind.dialect.name
+    run_rows, state_rows = batch_rows(batch.task_runs, batch.states, utcnow(), codec_for(session))
+    # After a failed statement PostgreSQL refuses further queries in the transaction, SQLite does
+    # not: a savepoint there keeps the explaining queries possible.
     try:
-        async with session.begin_nested():
-            await execute_many(session, stmt, columns, rows, name)
+        async with session.begin_nested() if dialect == "postgresql" else contextlib.nullcontext():
+            await execute_many(session, lambda: task_run_upsert(dialect), TASK_RUN_COLUMNS, run_rows, "upsert task runs")
+            await execute_many(session, lambda: state_append(dialect), TASK_RUN_STATE_COLUMNS, state_rows,
+                               "append task run states")
     except IntegrityError:
         await _explain_dangling_reference(session, batch)
         raise
+    return BatchResult(task_runs=len(run_rows), states=len(state_rows))
 
 
 async def _explain_dangling_reference(session: AsyncSession, batch: TaskRunBatch) -> None:
+    """Raise ObjectNotFound naming what the batch referred to that is not stored."""
     flow_run_ids = {uuid.UUID(run[2]) for run in batch.task_runs if run[2] is not None}
-    await _check_flow_runs_exist(session, flow_run_ids)
-    sent = {uuid.UUID(run[0]) for run in batch.task_runs}
-    wanted = {uuid.UUID(state[0]) for state in batch.states} - sent
-    if wanted:
-        found = set(await session.scalars(select(TaskRun.id).where(TaskRun.id.in_(wanted))))
-        missing = sorted(wanted - found, key=str)
-        if missing:
-            raise ObjectNotFound(
-                "task run", missing[0], "a state was sent for it; send the task run in the batch too"
-            )
+    task_run_ids = {uuid.UUID(state[0]) for state in batch.states}
+    known_flow_runs = set(await session.scalars(select(FlowRun.id).where(FlowRun.id.in_(flow_run_ids)))) if flow_run_ids else set()
+    known_task_runs = set(await session.scalars(select(TaskRun.id).where(TaskRun.id.in_(task_run_ids)))) if task_run_ids else set()
+    why = dangling_reference(batch.task_runs, batch.states, {u.hex for u in known_flow_runs}, {u.hex for u in known_task_runs})
+    if why is not None:
+        kind, missing, hint = why
+        raise ObjectNotFound(kind, uuid.UUID(missing), hint)
