@@ -104,6 +104,10 @@ def any_backend(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pyt
     _reset_partita()
     yield backend
     _reset_partita()
+    if backend.mode == "embedded" and database == "postgresql":  # not left running after its database is dropped
+        from partita.client.embedded import shutdown_embedded_backends
+
+        shutdown_embedded_backends()
 
 
 def pytest_configure(config: pytest.Config) -> None:
