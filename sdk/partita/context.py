@@ -48,6 +48,7 @@ class TaskRunRecord:
     total_run_time: float = 0.0
     handled: bool = False  # the flow saw the outcome (direct call, result(), state)
     closed: bool = False  # ended by its interrupted flow run: later states are not recorded
+    orchestrated: bool = False  # a tag of it is limited: its states are proposed synchronously
 
     def to_row(self) -> list[Any]:
         """This task run as a row of a task-run batch (``TaskRunRow``; its state travels apart)."""
@@ -100,6 +101,8 @@ class FlowRunContext:
     futures: list["PartitaFuture"] = field(default_factory=list)
     task_runs: list[TaskRunRecord] = field(default_factory=list)
     cache_keys: dict[str, str] = field(default_factory=dict)  # task-run id -> cache key
+    limited_tags: tuple[float, frozenset[str]] | None = None  # (monotonic time fetched, tags); see engine.tag_limits
+    cancelled: str | None = None  # why the flow run was cancelled: no task run starts any more
     _name_counts: dict[str, "itertools.count[int]"] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

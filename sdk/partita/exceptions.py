@@ -25,6 +25,7 @@ place (file:line:col, flow, task, parameter, notebook cell) and says what to do:
         └── SlotsUnavailable         a concurrency limit has no room now (423)
 
     TerminationSignal (a BaseException) SIGTERM received while a flow ran
+    FlowRunCancelled (a BaseException)  the flow run was cancelled while it ran
 """
 
 from __future__ import annotations
@@ -149,3 +150,12 @@ class TerminationSignal(BaseException):
         except ValueError:
             name = f"signal {signal}"
         super().__init__(f"the process received {name}")
+
+
+class FlowRunCancelled(BaseException):
+    """Raised in a flow run's own code when the flow run is cancelled (``partita flow-run cancel``).
+
+    A ``BaseException``, as :class:`TerminationSignal`, so ``except Exception``
+    in user code does not swallow it; the engine catches it and the flow run
+    ends CANCELLED.
+    """

@@ -58,6 +58,8 @@ class Flow(Generic[P, R]):
         validate_parameters: validate and coerce parameters with pydantic.
         flow_run_name: format string for flow run names, filled from parameters.
         on_completion, on_failure, on_crashed: hooks ``fn(flow, flow_run, state)``.
+        on_cancellation: hooks ``fn(flow, flow_run, state)`` called when the
+            flow run was cancelled (``partita flow-run cancel``), as Prefect's.
     """
 
     def __init__(
@@ -80,6 +82,7 @@ class Flow(Generic[P, R]):
         on_completion: list[Callable[..., Any]] | None = None,
         on_failure: list[Callable[..., Any]] | None = None,
         on_crashed: list[Callable[..., Any]] | None = None,
+        on_cancellation: list[Callable[..., Any]] | None = None,
     ) -> None:
         if not callable(fn):
             raise TypeError(f"@flow needs a function, got {fn!r}")
@@ -103,6 +106,7 @@ class Flow(Generic[P, R]):
         self.on_completion = list(on_completion or ())
         self.on_failure = list(on_failure or ())
         self.on_crashed = list(on_crashed or ())
+        self.on_cancellation = list(on_cancellation or ())
         self.is_async = inspect.iscoroutinefunction(fn)
         self.signature = _signature(fn)
         self._model: Any = None
@@ -111,7 +115,7 @@ class Flow(Generic[P, R]):
     _OPTIONS = (
         "name", "description", "version", "tags", "retries", "retry_delay_seconds", "timeout_seconds",
         "persist_result", "result_serializer", "result_storage", "log_prints", "task_runner",
-        "flow_run_name", "on_completion", "on_failure", "on_crashed",
+        "flow_run_name", "on_completion", "on_failure", "on_crashed", "on_cancellation",
     )
 
     def with_options(self, **options: Any) -> "Flow[P, R]":
@@ -239,9 +243,7 @@ class Flow(Generic[P, R]):
         try:
             state = drive_sync(engine)
         except BaseException as exc:
-            if not isinstance(exc, Exception):  # an interrupt outside the flow function: record it
-                engine.abort(exc)
-            raise
+            state = _stopped(engine, exc)
         return state if return_state else state.result()
 
     def __repr__(self) -> str:
@@ -274,10 +276,23 @@ async def _unwrap_async(engine: Any, return_state: bool) -> Any:
     try:
         state = await drive_async(engine)
     except BaseException as exc:
-        if not isinstance(exc, Exception):
-            engine.abort(exc)
-        raise
+        state = _stopped(engine, exc)
     return state if return_state else state.result()
+
+
+def _stopped(engine: Any, exc: BaseException) -> Any:
+    """The final state of a flow run stopped outside its function, or re-raise ``exc``.
+
+    A cancelled run (its :class:`FlowRunCancelled` may arrive after the
+    function returned) has its CANCELLED state; an interrupt is recorded
+    (the run ends CRASHED) and raised again.
+    """
+    if engine.cancelled is not None and engine.finished():
+        engine.forget_cancellation(exc)
+        return engine.info.state
+    if not isinstance(exc, Exception):  # an interrupt outside the flow function: record it
+        engine.abort(exc)
+    raise exc
 
 
 @overload

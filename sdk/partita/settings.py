@@ -18,6 +18,10 @@ environment variable          meaning                                           
 ``PARTITA_REFRESH_CACHE``     recompute every cached task (store anew)          ``false``
 ============================  ================================================  =====================
 
+``PARTITA_CANCELLATION_POLL_INTERVAL``
+    seconds between two checks of a running process for its flow runs being
+    cancelled (``partita flow-run cancel``), default ``1.0``.
+
 Notebook runs (papermill mode):
 
 ``PARTITA_NOTEBOOK_FALLBACK_KERNEL``
@@ -58,6 +62,7 @@ class Settings(BaseSettings):
     logging_level: str = "INFO"
     recorder_interval: float = 0.1
     recorder_batch: int = 500
+    cancellation_poll_interval: float = Field(default=1.0, gt=0)
     refresh_cache: bool = False
     notebook_fallback_kernel: str | None = None
     notebook_output_limit: int = 1_000_000

@@ -47,6 +47,19 @@ class TaskRunner:
         self.shutdown()
 
 
+def _copy_outcome(inner: cf.Future, outer: cf.Future) -> None:
+    """Give ``outer`` the outcome of ``inner``, unless it was resolved already."""
+    try:
+        if inner.cancelled():
+            outer.cancel()
+        elif inner.exception() is not None:
+            outer.set_exception(inner.exception())
+        else:
+            outer.set_result(inner.result())
+    except cf.InvalidStateError:
+        pass
+
+
 class ThreadPoolTaskRunner(TaskRunner):
     """Runs submitted tasks on threads (as Prefect's ``ThreadPoolTaskRunner``).
 
@@ -72,7 +85,11 @@ class ThreadPoolTaskRunner(TaskRunner):
                 if self._pool is None:
                     self._pool = cf.ThreadPoolExecutor(self.max_workers, thread_name_prefix="partita-task")
         ctx = contextvars.copy_context()
-        return self._pool.submit(ctx.run, fn)
+        # Callers get a future of their own, so a cancelled flow run can resolve it
+        # while the thread is still stuck in user code (see engine.cancellation).
+        future: cf.Future = cf.Future()
+        self._pool.submit(ctx.run, fn).add_done_callback(lambda inner: _copy_outcome(inner, future))
+        return future
 
     def submit_async(self, make_coro: Callable[[], Coroutine[Any, Any, Any]]) -> cf.Future:
         loop = self._event_loop()
@@ -83,12 +100,15 @@ class ThreadPoolTaskRunner(TaskRunner):
             task = loop.create_task(make_coro(), context=ctx)
 
             def done(t: asyncio.Task) -> None:
-                if t.cancelled():
-                    future.cancel()
-                elif t.exception() is not None:
-                    future.set_exception(t.exception())  # type: ignore[arg-type]
-                else:
-                    future.set_result(t.result())
+                try:
+                    if t.cancelled():
+                        future.cancel()
+                    elif t.exception() is not None:
+                        future.set_exception(t.exception())  # type: ignore[arg-type]
+                    else:
+                        future.set_result(t.result())
+                except cf.InvalidStateError:  # resolved by a cancelled flow run
+                    pass
 
             task.add_done_callback(done)
 

@@ -16,6 +16,7 @@ from partita.engine.interrupts import current_scope
 from partita.exceptions import TaskTimeoutError
 
 RAISE = object()  # handle_exception's answer: record done, re-raise the exception
+STOP = object()  # begin_attempt's answer: the run is over without another attempt
 
 
 def now() -> dt.datetime:

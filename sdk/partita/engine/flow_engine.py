@@ -32,8 +32,8 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from partita.context import FlowRunContext, FlowRunInfo, TaskRunRecord, flow_run_ctx, task_run_ctx
-from partita.engine import events, interrupts
-from partita.engine.common import RAISE, exception_message, failure_details, now, retry_delay, run_hooks
+from partita.engine import events, interrupts, tag_limits
+from partita.engine.common import RAISE, STOP, exception_message, failure_details, now, retry_delay, run_hooks
 from partita.exceptions import BackendError, ParameterTypeError
 from partita.futures import PartitaFuture
 from partita.logging import get_run_logger, log_prints_var, setup_logging
@@ -63,15 +63,17 @@ class _Attempt:
         runner.start()
         ctx = FlowRunContext(e.flow, e.info, runner, e.recorder, e.log_prints, e.flow.persist_result)
         e.ctx = ctx
-        self._scope = interrupts.CancelScope(threading.current_thread())
+        self._scope = interrupts.CancelScope(threading.current_thread(), e.info.id)
         self._signals = interrupts.sigterm_raises() if e.parent_ctx is None else contextlib.nullcontext()
         self._signals.__enter__()
         self._tokens = (
             flow_run_ctx.set(ctx), task_run_ctx.set(None), log_prints_var.set(e.log_prints), interrupts.enter_scope(self._scope),
         )
+        e.enter_user_code()
         return ctx
 
     def __exit__(self, *exc: Any) -> None:
+        self.engine.leave_user_code()
         try:
             self.engine.ctx.task_runner.shutdown()
         finally:
@@ -112,13 +114,22 @@ class FlowRunEngine:
         self._t0 = 0.0
         self.info = FlowRunInfo(new_id(), flow.generate_run_name(), flow.name, {})
         self.label = f"flow run {self.info.name!r}"
+        self.cancelled: str | None = None  # why the flow run was cancelled (see cancel())
+        self._final_lock = threading.RLock()  # the flow thread and the cancellation watcher both may end the run
+        self._in_user_code: tuple[threading.Thread, Any] | None = None  # (thread, asyncio task or None)
+        self._watcher: Any = None
 
     # -- state changes ---------------------------------------------------------------
     def _propose(self, state: State) -> State:
         state.state_details["flow_run_id"] = str(self.info.id)
         result = self.client.set_flow_run_state(self.info.id, state)
+        if state.type is StateType.CANCELLED and result.state is not None and result.state.type is StateType.CANCELLING:
+            result = self.client.set_flow_run_state(self.info.id, state)  # a subflow run cancelled with its parent
         if result.status.value != "ACCEPT":
-            raise BackendError(f"the backend refused {state.name} for {self.label}: {result.reason}")
+            adopted = State.from_json(result.state) if result.state is not None else None
+            if adopted is None or adopted.type is not StateType.CANCELLED:
+                raise BackendError(f"the backend refused {state.name} for {self.label}: {result.reason}")
+            state = adopted  # cancelled before it could start
         self.state = self.info.state = state
         if events.listeners:
             events.emit("flow_run", self.info, state)
@@ -180,6 +191,10 @@ class FlowRunEngine:
             failed._attach(error)
             self._propose(failed)
             return failed
+        from partita.engine.cancellation import get_watcher
+
+        self._watcher = get_watcher(self.client)
+        self._watcher.watch(self)
         return None
 
     def _create_parent_task_run(self) -> None:
@@ -195,10 +210,14 @@ class FlowRunEngine:
         self.parent_task_record = record
         self.info.parent_task_run_id = record.id
 
-    def begin_attempt(self) -> None:
+    def begin_attempt(self) -> object | None:
         self._t0 = time.perf_counter()
         first = self.state is None or self.state.type is StateType.PENDING
-        self._propose(State(StateType.RUNNING, "Running" if first else "Retrying"))
+        started = self._propose(State(StateType.RUNNING, "Running" if first else "Retrying"))
+        if started.type is StateType.CANCELLED:
+            self._finished()
+            return STOP
+        return None
 
     def attempt(self) -> _Attempt:
         return _Attempt(self)
@@ -211,6 +230,8 @@ class FlowRunEngine:
             future.wait()
 
     def handle_success(self, value: Any) -> Any:
+        if self.cancelled is not None:
+            return None
         self._wait_for_task_runs()
         state = self._state_from_return(value)
         if state.type is StateType.COMPLETED and self.flow.persist_result:
@@ -220,8 +241,14 @@ class FlowRunEngine:
                 state.data = persist_result(value, serializer=self.flow.result_serializer, storage=self.flow.result_storage)
             except Exception as exc:
                 return self._fail(exc, f"the result of {self.label} could not be persisted: {exception_message(exc)}")
-        self.state = state
+        self._set_final(state)
         return None
+
+    def _set_final(self, state: State) -> None:
+        """Make ``state`` the outcome to report, unless the run was cancelled meanwhile."""
+        with self._final_lock:
+            if self.cancelled is None:
+                self.state = state
 
     def _state_from_return(self, value: Any) -> State:
         states: list[State] | None = None
@@ -256,6 +283,9 @@ class FlowRunEngine:
         return state
 
     def handle_exception(self, exc: BaseException) -> Any:
+        if self.cancelled is not None:  # FlowRunCancelled, or what stopping the run made the flow raise
+            self.forget_cancellation(exc)
+            return None
         if not isinstance(exc, Exception):  # KeyboardInterrupt, TerminationSignal, SystemExit
             self.abort(exc)
             return RAISE
@@ -270,9 +300,94 @@ class FlowRunEngine:
             return delay
         return self._fail(exc, exception_message(exc))
 
-    # -- interrupts ------------------------------------------------------------------
+    # -- interrupts and cancellation -------------------------------------------------
     def abandoned(self) -> bool:
-        return False
+        return self.cancelled is not None
+
+    def finished(self) -> bool:
+        """Whether the flow run's final state is recorded."""
+        return self.info.state is not None and self.info.state.is_final()
+
+    def enter_user_code(self) -> None:
+        import asyncio
+
+        try:
+            task = asyncio.current_task() if self.flow.is_async else None
+        except RuntimeError:
+            task = None
+        with self._final_lock:
+            self._in_user_code = (threading.current_thread(), task)
+
+    def leave_user_code(self) -> None:
+        with self._final_lock:
+            self._in_user_code = None
+
+    def cancel(self, reason: str, stopped_threads: set[threading.Thread] | None = None) -> None:
+        """End the flow run CANCELLED because it was cancelled from outside (called by the watcher).
+
+        As an interrupt, but for this flow run only: its subflow runs are
+        cancelled first; task runs not started never start, running ones end
+        CANCELLED (as Prefect's cancellation clean-up records them), their
+        shell commands and kernels are stopped, and futures the flow waits on
+        are resolved with those states. The final state is recorded here (the
+        ``on_cancellation`` hooks run), then :class:`FlowRunCancelled` is
+        raised in the flow's own code (an asyncio flow's task is cancelled),
+        so it stops at its next Python instruction. Python code still running
+        in a task's thread cannot be stopped from outside: it runs on, its
+        outcome is not recorded. Idempotent.
+        """
+        with self._final_lock:
+            if self.cancelled is not None or self.info.state is None or self.info.state.is_final():
+                return
+            self.cancelled = reason
+            state = State(StateType.CANCELLED, "Cancelled", message=reason)
+            self.state = state
+        stopped = set() if stopped_threads is None else stopped_threads
+        if self._watcher is not None:
+            for child in self._watcher.children(self.info.id):
+                child.cancel(reason, stopped)
+        ctx = self.ctx
+        if ctx is not None:
+            ctx.cancelled = reason
+            ctx.task_runner.cancel()
+            self._close_task_runs(ctx, reason, cancelled=True)
+            interrupts.cancel_all(reason, owner=self.info.id)
+            for future in list(ctx.futures):  # wake the flow where it waits on them
+                if not future._future.done():
+                    with contextlib.suppress(cf.InvalidStateError):
+                        future._future.set_result(future._record.state)
+        try:
+            get_run_logger().warning("Cancelled: %s", reason)
+        except Exception:
+            pass
+        self._report_final()
+        self._raise_in_user_code(stopped)
+
+    def _raise_in_user_code(self, stopped: set[threading.Thread]) -> None:
+        from partita.engine.common import _raise_in_thread
+        from partita.exceptions import FlowRunCancelled
+
+        with self._final_lock:
+            where = self._in_user_code
+            if where is None or where[0] in stopped:
+                return
+            thread, task = where
+            stopped.add(thread)
+            if task is not None:
+                with contextlib.suppress(RuntimeError):
+                    task.get_loop().call_soon_threadsafe(task.cancel, self.cancelled)
+            else:
+                _raise_in_thread(thread, FlowRunCancelled)
+
+    def forget_cancellation(self, exc: BaseException) -> None:
+        """Once ``exc`` is handled, an asyncio flow's task that was cancelled to stop it is not cancelled any more."""
+        import asyncio
+
+        where = self._in_user_code
+        if isinstance(exc, asyncio.CancelledError) and where is not None and where[1] is not None:
+            uncancel = getattr(where[1], "uncancel", None)
+            if uncancel is not None:
+                uncancel()
 
     def abort(self, exc: BaseException) -> None:
         """End the flow run CRASHED after an interrupt, promptly (as Prefect on a crash).
@@ -282,15 +397,15 @@ class FlowRunEngine:
         recorded while further ``SIGINT``/``SIGTERM`` are held off. Idempotent:
         nothing is done once the flow run has a final state.
         """
-        if self.info.state is None or self.info.state.is_final():
-            return  # no flow run was created, or its end is recorded
+        if self.info.state is None or self.info.state.is_final() or self.cancelled is not None:
+            return  # no flow run was created, its end is recorded, or it is being cancelled
         with interrupts.deferred_signals(_note_signal):
             interrupts.set_interrupted(True)
             reason = f"Execution was interrupted: {exception_message(exc)}"
             ctx = self.ctx
             if ctx is not None:
                 ctx.task_runner.cancel()
-                self._close_task_runs(ctx, reason)
+                self._close_task_runs(ctx, reason, cancelled=False)
             interrupts.cancel_all(reason)
             if ctx is not None:  # let stopped tasks unwind, briefly: never wait for user code
                 pending = [f._future for f in ctx.futures if not f._future.done()]
@@ -305,8 +420,9 @@ class FlowRunEngine:
                 pass
             self._report_final()
 
-    def _close_task_runs(self, ctx: FlowRunContext, reason: str) -> None:
-        from partita.engine.task_engine import NOT_STARTED
+    def _close_task_runs(self, ctx: FlowRunContext, reason: str, cancelled: bool) -> None:
+        """End the task runs still going: CRASHED when interrupted, CANCELLED when cancelled; unstarted ones CANCELLED."""
+        from partita.engine.task_engine import NOT_STARTED, NOT_STARTED_CANCELLED
 
         for record in list(ctx.task_runs):
             current = record.state
@@ -316,12 +432,13 @@ class FlowRunEngine:
             record.closed = True
             record.end_time = now()
             if started:
-                state = State(StateType.CRASHED, "Crashed", message=reason)
+                kind = StateType.CANCELLED if cancelled else StateType.CRASHED
+                state = State(kind, kind.value.capitalize(), message=reason)
                 record.total_run_time = max(record.total_run_time, (record.end_time - record.start_time).total_seconds())
             else:
-                state = State(StateType.CANCELLED, "Cancelled", message=NOT_STARTED)
+                state = State(StateType.CANCELLED, "Cancelled", message=NOT_STARTED_CANCELLED if cancelled else NOT_STARTED)
             state.state_details["task_run_id"] = str(record.id)
-            self.recorder.set_task_run_state(record, state)
+            tag_limits.record_state(ctx, record, state)
             if events.listeners:
                 events.emit("task_run", record, state)
 
@@ -335,7 +452,7 @@ class FlowRunEngine:
         state = State(StateType.FAILED, "TimedOut" if own else "Failed", message=message,
                       state_details={"failure": details} if details else None)
         state._attach(exc)
-        self.state = state
+        self._set_final(state)
         try:
             logger = get_run_logger()
             if details is not None:  # as Prefect: the traceback of what the flow function raised
@@ -346,16 +463,25 @@ class FlowRunEngine:
         return None
 
     def _report_final(self) -> State:
-        state = self.state
-        assert state is not None
-        self.recorder.flush()  # every task run and state is stored before the flow run ends
-        value, has_value = state._value, state._has_value
-        self._propose(state)
-        state._value, state._has_value = value, has_value
-        hooks = {StateType.COMPLETED: self.flow.on_completion, StateType.FAILED: self.flow.on_failure, StateType.CRASHED: self.flow.on_crashed}.get(state.type)
+        with self._final_lock:  # reported once, by the flow's thread or by the cancellation watcher
+            state = self.state
+            assert state is not None
+            if self.info.state is state:
+                return state
+            self.recorder.flush()  # every task run and state is stored before the flow run ends
+            value, has_value = state._value, state._has_value
+            self._propose(state)
+            state._value, state._has_value = value, has_value
+            self._finished()
+        hooks = {StateType.COMPLETED: self.flow.on_completion, StateType.FAILED: self.flow.on_failure,
+                 StateType.CRASHED: self.flow.on_crashed, StateType.CANCELLED: self.flow.on_cancellation}.get(state.type)
         if hooks:
             run_hooks(hooks, self.flow, self.info, state)
         return state
+
+    def _finished(self) -> None:
+        if self._watcher is not None:
+            self._watcher.unwatch(self)
 
     def finish(self) -> State:
         state = self.state

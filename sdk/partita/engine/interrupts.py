@@ -7,6 +7,10 @@ the scope calls it when the attempt must stop: on a timeout, or when the flow
 run is interrupted (Ctrl-C, ``SIGTERM``). The callback stops the process; the
 engine records the outcome.
 
+A flow run cancelled from outside (``partita flow-run cancel``, see
+:mod:`partita.engine.cancellation`) stops the same way, but only the scopes
+it owns, and ends CANCELLED.
+
 An interrupted flow run ends CRASHED, as in Prefect: task runs that were
 running end CRASHED, task runs that had not started never start (they end
 CANCELLED), and every registered child process is stopped. ``SIGTERM`` is
@@ -32,14 +36,17 @@ class CancelScope:
     Attributes:
         reason: why it was cancelled (``None`` while it was not).
         thread: the thread calling the user's function, if known.
+        owner: id of the flow run the attempt belongs to (``None``: no flow run),
+            so cancelling one flow run stops only what it started.
     """
 
-    __slots__ = ("_callbacks", "reason", "thread")
+    __slots__ = ("_callbacks", "reason", "thread", "owner")
 
-    def __init__(self, thread: threading.Thread | None = None) -> None:
+    def __init__(self, thread: threading.Thread | None = None, owner: str | None = None) -> None:
         self._callbacks: list[Callable[[], None]] = []
         self.reason: str | None = None
         self.thread = thread
+        self.owner = owner
 
     def add(self, callback: Callable[[], None]) -> None:
         """Register ``callback``; it is called at once when the scope is already cancelled."""
@@ -101,9 +108,10 @@ def on_cancel(callback: Callable[[], None]) -> Iterator[CancelScope | None]:
         scope.remove(callback)
 
 
-def cancel_all(reason: str) -> None:
-    """Cancel every scope of this process (what an interrupt does)."""
-    for scope in list(_active):
+def cancel_all(reason: str, owner: str | None = None) -> None:
+    """Cancel every scope of this process (what an interrupt does), or those of flow run ``owner``."""
+    scopes = [scope for scope in list(_active) if owner is None or scope.owner == owner]
+    for scope in scopes:
         scope.cancel(reason)
 
 

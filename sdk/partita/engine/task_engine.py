@@ -17,10 +17,10 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from partita.context import FlowRunContext, TaskRunContext, TaskRunRecord, task_run_ctx
-from partita.engine import events, interrupts
-from partita.engine.common import RAISE, exception_message, failure_details, now, retry_delay, run_hooks
+from partita.engine import events, interrupts, tag_limits
+from partita.engine.common import RAISE, STOP, exception_message, failure_details, now, retry_delay, run_hooks
 from partita.engine.inputs import contains_upstream, resolve, wait_for_upstream
-from partita.exceptions import PartitaError, RunError, TaskTimeoutError, UpstreamTaskError
+from partita.exceptions import BackendError, PartitaError, RunError, TaskTimeoutError, UpstreamTaskError
 from partita.logging import log_prints_var
 from partita.states import State, StateType, new_id
 
@@ -42,7 +42,7 @@ class _Attempt:
     def __enter__(self) -> None:
         e = self.engine
         ctx = TaskRunContext(e.task, e.record, e.flow_ctx, e.log_prints)
-        self._scope = interrupts.CancelScope(threading.current_thread())
+        self._scope = interrupts.CancelScope(threading.current_thread(), e.flow_ctx.flow_run.id)
         self._tokens = (task_run_ctx.set(ctx), log_prints_var.set(e.log_prints), interrupts.enter_scope(self._scope))
 
     def __exit__(self, *exc: Any) -> None:
@@ -91,13 +91,19 @@ class TaskRunEngine:
     def _set(self, state: State) -> None:
         if self.record.closed:  # its flow run was interrupted and recorded the end
             return
+        self._prepare(state)
+        self.state = state
+        if self.record.orchestrated:
+            tag_limits.record_state(self.flow_ctx, self.record, state)
+        else:
+            self.recorder.set_task_run_state(self.record, state)
+        if events.listeners:
+            events.emit("task_run", self.record, state)
+
+    def _prepare(self, state: State) -> None:
         if self.task.state_details:
             state.state_details.update(self.task.state_details)
         state.state_details["task_run_id"] = self.record.id
-        self.state = state
-        self.recorder.set_task_run_state(self.record, state)
-        if events.listeners:
-            events.emit("task_run", self.record, state)
 
     # -- protocol --------------------------------------------------------------------
     def setup(self) -> State | None:
@@ -124,14 +130,15 @@ class TaskRunEngine:
         return None
 
     def _not_started(self) -> State:
-        """The flow run was interrupted before this task run started: it never will."""
+        """The flow run was interrupted or cancelled before this task run started: it never will."""
         self.record.end_time = now()
-        self._set(State(StateType.CANCELLED, "Cancelled", message=NOT_STARTED))
+        message = NOT_STARTED_CANCELLED if self.flow_ctx.cancelled is not None else NOT_STARTED
+        self._set(State(StateType.CANCELLED, "Cancelled", message=message))
         return self.record.state  # type: ignore[return-value]
 
     def abandoned(self) -> bool:
-        """True once the flow run was interrupted: no further attempt starts."""
-        return self.record.closed or interrupts.interrupted()
+        """True once the flow run was interrupted or cancelled: no further attempt starts."""
+        return self.record.closed or interrupts.interrupted() or self.flow_ctx.cancelled is not None
 
     def _look_up_cache(self, policy: Any, upstream: list[str]) -> State | None:
         from partita.engine.caching import bound_inputs, prepare
@@ -148,16 +155,55 @@ class TaskRunEngine:
             self.retries_left = 0
         return None
 
-    def begin_attempt(self) -> None:
+    def begin_attempt(self) -> float | object | None:
         record = self.record
+        state = State(_RUNNING, "Running" if record.run_count == 0 else "Retrying")
+        if self.cache is not None and self.cache.hit is None:
+            state.state_details.update(cache_key=self.cache.key, cache_miss_reason=self.cache.miss_reason)
+        if tag_limits.must_orchestrate(self.flow_ctx, record):
+            refused = self._propose_start(state)
+            if refused is not None:
+                return refused
         record.run_count += 1
         if record.start_time is None:
             record.start_time = now()
         self._t0 = time.perf_counter()
-        state = State(_RUNNING, "Running" if record.run_count == 1 else "Retrying")
-        if self.cache is not None and self.cache.hit is None:
-            state.state_details.update(cache_key=self.cache.key, cache_miss_reason=self.cache.miss_reason)
-        self._set(state)
+        if record.orchestrated:  # stored by the server already
+            self.state = record.state = state
+            if events.listeners:
+                events.emit("task_run", record, state)
+        else:
+            self._set(state)
+        return None
+
+    def _propose_start(self, state: State) -> float | object | None:
+        """Ask the server to start this run (a tag of it is limited): ``None`` when it may start.
+
+        Returns the seconds to wait before asking again (WAIT: its limits are
+        full), or ``STOP`` when the run is over without starting (the server
+        answered with a final state, e.g. a cached result, or refused it).
+        """
+        record = self.record
+        if record.closed:
+            return STOP
+        tag_limits.begin_orchestrating(self.flow_ctx, record)
+        self._prepare(state)
+        result = self.recorder.client.set_task_run_state(record.id, state)
+        status = result.status.value
+        if status == "ACCEPT":
+            return None
+        if status == "WAIT":
+            return max(0.05, result.delay_seconds or 1.0)
+        adopted = State.from_json(result.state) if result.state is not None else None
+        if adopted is not None and adopted.is_final():
+            record.end_time = now()
+            self.state = record.state = adopted
+            if events.listeners:
+                events.emit("task_run", record, adopted)
+            return STOP
+        error = BackendError(f"the backend refused to start {self.label}: {result.reason}")
+        self._fail(error, str(error))
+        return STOP
 
     def attempt(self) -> _Attempt:
         return _Attempt(self)
@@ -252,6 +298,7 @@ class TaskRunEngine:
 
 
 NOT_STARTED = "not started: the flow run was interrupted"
+NOT_STARTED_CANCELLED = "not started: the flow run was cancelled"
 
 
 _HIT = object()  # what a cache hit "returns" instead of calling the task's function

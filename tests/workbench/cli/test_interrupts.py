@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from support.cli import PARTITA
+from support.processes import alive as _alive, eventually as _eventually, kill_group as _kill, processes_with as _processes_with
 
 DATA = Path(__file__).parents[2] / "data" / "interrupts"
 SHELL_MARK = "sleep 59.25"
@@ -57,13 +58,6 @@ def _wait_running(proc: subprocess.Popen, home: Path, names: set[str], timeout: 
     raise AssertionError(f"task runs {names} never all RUNNING")
 
 
-def _kill(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
 def _finish(proc: subprocess.Popen, timeout: float = 20) -> tuple[str, float]:
     t0 = time.monotonic()
     try:
@@ -79,38 +73,6 @@ def _states(home: Path) -> tuple[list[str], dict[str, tuple[str, str]]]:
     flows = [s for (s,) in _rows(home, "select state_type from flow_run")]
     tasks = {n: (t, m or "") for n, t, m in _rows(home, "select name, state_type, state_name from task_run")}
     return flows, tasks
-
-
-def _processes_with(text: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if text in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
-                    found.append(int(entry.name))
-            except OSError:
-                pass
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie is gone for our purpose
-        return (Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]) != "Z"
-    except OSError:
-        return False
-
-
-def _eventually(check, timeout: float = 10) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.2)
-    return check()
 
 
 @pytest.fixture

@@ -1,9 +1,9 @@
 """Fixtures for the backend tests: real databases and the app in-process.
 
 * ``database_url`` — parametrized over a SQLite file under ``tmp_path`` and a
-  PostgreSQL database (127.0.0.1:5432, user ``postgres``). The PostgreSQL
-  database is created once per test session (``partita_test_<random>``) and
-  dropped at the end; its tables are emptied before each test. When no
+  PostgreSQL database (127.0.0.1:5432, user ``postgres``): the session's
+  ``postgres_database`` (see ``tests/conftest.py``), its tables emptied
+  before each test. When no
   PostgreSQL server answers, the PostgreSQL cases are skipped.
 * ``client`` — an ``httpx.AsyncClient`` talking to ``create_app(database_url)``
   through ``httpx.ASGITransport``, inside the app's lifespan (as the SDK's
@@ -15,22 +15,13 @@ Async tests run on asyncio through AnyIO's pytest plugin (``pytest.mark.anyio``)
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
+from support.postgres import empty_tables, pg_url
 
 from partita_workbench.server import create_app
-
-PG_HOST = os.environ.get("PARTITA_TEST_PG_HOST", "127.0.0.1")
-PG_PORT = int(os.environ.get("PARTITA_TEST_PG_PORT", "5432"))
-PG_USER = os.environ.get("PARTITA_TEST_PG_USER", "postgres")
-TABLES = (
-    "concurrency_slot", "concurrency_limit", "variable", "artifact",
-    "log", "task_run_state", "task_run", "flow_run_state", "flow_run", "flow",
-)
 
 
 @pytest.fixture
@@ -38,55 +29,11 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-async def _admin(sql: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(
-        host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres", timeout=5
-    )
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
-
-
-def pg_url(database: str) -> str:
-    return f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{database}"
-
-
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """Name of a PostgreSQL database made for this test session (dropped afterwards)."""
-    name = f"partita_test_{uuid.uuid4().hex[:12]}"
-    try:
-        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    except (OSError, asyncio.TimeoutError) as exc:
-        pytest.skip(f"no PostgreSQL server at {PG_HOST}:{PG_PORT} ({exc})")
-    yield name
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _empty_tables(url: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
-    try:
-        present = {
-            row["tablename"]
-            for row in await connection.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        }
-        for table in TABLES:  # children first; DELETE is quicker than TRUNCATE on tiny tables
-            if table in present:
-                await connection.execute(f"DELETE FROM {table}")
-    finally:
-        await connection.close()
-
-
 @pytest.fixture
 def postgres_url(postgres_database: str) -> str:
     """The URL of the session's PostgreSQL database, its tables emptied."""
     url = pg_url(postgres_database)
-    asyncio.run(_empty_tables(url))
+    asyncio.run(empty_tables(url))
     return url
 
 

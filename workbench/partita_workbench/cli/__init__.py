@@ -1,8 +1,8 @@
 """The ``partita`` command line (Typer + Rich).
 
 ``partita run TARGET``, ``partita validate FILE...``, ``partita graph TARGET``,
-``partita flow-run ls|inspect|logs``, ``partita notebook graph|check``,
-``partita server start``. Each command
+``partita flow-run ls|inspect|logs|watch|cancel``, ``partita notebook graph|check``,
+``partita concurrency-limit create|inspect|ls|delete``, ``partita server start``. Each command
 (group) lives in its own module.
 """
 
@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from partita_workbench.cli import flow_runs, graph, notebook, run, server, validate
+from partita_workbench.cli import concurrency_limits, flow_runs, graph, notebook, run, server, validate
 
 app = typer.Typer(
     name="partita",
@@ -25,6 +25,7 @@ app.command("run")(run.run_command)
 app.command("validate")(validate.validate_command)
 app.command("graph")(graph.graph_command)
 app.add_typer(flow_runs.app, name="flow-run")
+app.add_typer(concurrency_limits.app, name="concurrency-limit")
 app.add_typer(notebook.app, name="notebook")
 app.add_typer(server.app, name="server")
 

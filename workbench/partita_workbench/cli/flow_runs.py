@@ -1,4 +1,4 @@
-"""``partita flow-run ls|inspect|logs|watch``: read recorded runs back from the backend."""
+"""``partita flow-run ls|inspect|logs|watch|cancel``: read recorded runs back from the backend, or cancel one."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from rich.text import Text
 from partita.exceptions import BackendError, ObjectNotFound
 from partita_workbench.cli.render import cache_text, duration_text, state_text, time_text
 
-app = typer.Typer(help="List and inspect recorded flow runs.", no_args_is_help=True)
+app = typer.Typer(help="List, inspect and cancel flow runs.", no_args_is_help=True)
 console = Console()
 err_console = Console(stderr=True)
 
@@ -211,6 +211,44 @@ def logs(
     for r in records:
         where = f"Task run {task_names.get(r.task_run_id, r.task_run_id)!r}" if r.task_run_id else f"Flow run {flow_run.name!r}"
         console.print(f"{time_text(r.timestamp)} | {logging.getLevelName(r.level):<7} | {where} - {r.message}", highlight=False, markup=False)
+
+
+@app.command("cancel")
+def cancel(flow_run_id: str = typer.Argument(..., help="Flow run id (or a unique prefix).")) -> None:
+    """Cancel a flow run (as Prefect's ``prefect flow-run cancel``).
+
+    A running flow run becomes CANCELLING: the process running it notices
+    within about a second, stops its task runs and records CANCELLED. A run
+    that has not started (SCHEDULED, PENDING, PAUSED) is CANCELLED at once.
+    A finished run, or one already being cancelled, is an error (exit code 1).
+    """
+    from partita.states import TERMINAL_STATES, State, StateType
+
+    with _client() as client:
+        run_id = _resolve_id(client, flow_run_id)
+        try:
+            run = client.read_flow_run(run_id)
+        except ObjectNotFound:
+            err_console.print(f"[bold red]Error:[/] no flow run {flow_run_id}; see 'partita flow-run ls'")
+            raise typer.Exit(1)
+        label = f"flow run {run.name!r} ({run.id})"
+        if run.state_type in TERMINAL_STATES or run.state_type is StateType.CANCELLING:
+            what = "is already being cancelled" if run.state_type is StateType.CANCELLING else "has already finished"
+            err_console.print(
+                f"[bold red]Error:[/] {label} {what}: it is in state {run.state_type.value} ({run.state_name!r}); "
+                "there is nothing to cancel", highlight=False,
+            )
+            raise typer.Exit(1)
+        result = client.set_flow_run_state(run_id, State(StateType.CANCELLED, "Cancelled", message="cancelled with 'partita flow-run cancel'"))
+    state = result.state
+    if state is not None and state.type is StateType.CANCELLING:
+        console.print(f"{label} is CANCELLING: the process running it stops it and records CANCELLED.", highlight=False)
+    elif state is not None and state.type is StateType.CANCELLED and result.status.value == "ACCEPT":
+        console.print(f"{label} is CANCELLED (it had not started).", highlight=False)
+    else:
+        now = f"{state.type.value} ({state.name!r})" if state is not None else "unknown"
+        err_console.print(f"[bold red]Error:[/] {label} could not be cancelled: {result.reason}; it is in state {now}", highlight=False)
+        raise typer.Exit(1)
 
 
 def _register_watch() -> None:

@@ -240,6 +240,8 @@ def run_command(
     if not state.is_completed():
         err_console.print(f"[bold red]{state.name}:[/] {state.message or 'the run did not complete'}", highlight=False)
     console.print(f"Inspect it: partita flow-run inspect {flow_run_id}", highlight=False)
+    if state.is_cancelled():  # task threads stuck in user code must not keep the process alive
+        _exit_now(1)
     raise typer.Exit(0 if state.is_completed() else 1)
 
 
