@@ -105,6 +105,24 @@ def cache_policy(notebook: Any, graph: NotebookGraph, task: CellTask, kernel: st
     return SourceText(text) + Inputs(exclude=("job", "upstream", "kernels")) + UPSTREAM
 
 
+def _close_on_abort(pool: Any) -> bool:
+    """On an interrupt, leave closing ``pool`` to the engine's abort of the flow run; whether it will.
+
+    The engine first records the running task runs as CRASHED, then cancels
+    every run's scope: that kills the busy kernels (each task registered its
+    own) and, through the flow run's scope, closes the pool. Closing the pool
+    here, before that, would make the running tasks fail on a dead kernel
+    and be recorded FAILED.
+    """
+    from partita.engine.interrupts import current_scope
+
+    scope = current_scope.get()
+    if scope is None:
+        return False
+    scope.add(pool.close)
+    return True
+
+
 def _signature(graph: NotebookGraph, overrides: dict[str, Any]) -> list[inspect.Parameter]:
     params = []
     for param in graph.parameters:
@@ -200,7 +218,12 @@ def cells_flow(
         pool = KernelPool(kernel.name, working_dir, expected=len(order), size=kernels)
         try:
             return _run_tasks(values, pool)
-        finally:
+        except BaseException as exc:
+            if not isinstance(exc, Exception) and _close_on_abort(pool):
+                raise  # KeyboardInterrupt, TerminationSignal: see _close_on_abort
+            pool.close()
+            raise
+        else:
             pool.close()
 
     def _run_tasks(values: dict[str, Any], kernels: Any) -> str:

@@ -90,6 +90,10 @@ class WarmKernel:
         self._outcome: cf.Future | None = None
         self.km: Any = None
 
+    def ready(self) -> bool:
+        """Whether the kernel has started (or failed to)."""
+        return self._started.done()
+
     async def _start(self, cwd: str) -> None:
         from jupyter_client.manager import AsyncKernelManager
 
@@ -215,7 +219,7 @@ class KernelPool:
         return WarmKernel(self.kernel_name, self.cwd)
 
     def take(self) -> WarmKernel:
-        """A free kernel (warm when one is ready); waits while ``size`` kernels are busy.
+        """A free kernel (the one given back last, else one started ahead); waits while ``size`` kernels are busy.
 
         Raises:
             KernelPoolClosed: the pool was closed (the flow run is ending).
@@ -227,9 +231,14 @@ class KernelPool:
             if self._closed:
                 raise KernelPoolClosed("the flow run's kernels were shut down before this task could start")
             self._left = max(0, self._left - 1)
-            kernel = self._idle.pop(0) if self._idle else self._new()
+            kernel = self._pick() if self._idle else self._new()
             self._busy.add(kernel)
             return kernel
+
+    def _pick(self) -> WarmKernel:
+        """The free kernel given back last among those up (lock held): a started one before one still starting."""
+        ready = [i for i, k in enumerate(self._idle) if k.ready()]
+        return self._idle.pop(ready[-1] if ready else -1)
 
     def give_back(self, kernel: WarmKernel, reusable: bool) -> None:
         """Return a kernel taken with :meth:`take`: to the free ones when ``reusable``, else shut it down."""

@@ -135,7 +135,7 @@ del __partita_baseline
 
 _RESET = r'''
 def __partita_reset(cwd):
-    import gc, os, sys
+    import os, sys
     ip = get_ipython()
     environ, path, extensions, stdout, stderr = ip._partita_baseline
     manager = ip.extension_manager
@@ -151,7 +151,6 @@ def __partita_reset(cwd):
     os.environ.update(environ)
     sys.path[:] = path
     sys.stdout, sys.stderr = stdout, stderr
-    gc.collect()
 __partita_reset({cwd!r})
 '''
 
