@@ -217,14 +217,14 @@ def cells_flow(
 
         pool = KernelPool(kernel.name, working_dir, expected=len(order), size=kernels)
         try:
-            return _run_tasks(values, pool)
+            result = _run_tasks(values, pool)
         except BaseException as exc:
             if not isinstance(exc, Exception) and _close_on_abort(pool):
                 raise  # KeyboardInterrupt, TerminationSignal: see _close_on_abort
             pool.close()
             raise
-        else:
-            pool.close()
+        pool.close()
+        return result
 
     def _run_tasks(values: dict[str, Any], kernels: Any) -> str:
         from partita_workbench.notebooks.cells.assemble import executed_notebook, run_folder, write_notebook
