@@ -1,4 +1,4 @@
-"""A 10-cell notebook run by papermill alone or by Partita, each working cell a pure-Python loop over N numbers (default N = 2,000,000).
+"""A 10-cell notebook run by papermill alone or by Partita, each working cell a pure-Python loop over N numbers (default N = 4,000,000).
 
 The notebook has a ``parameters`` cell (``n``, ``label``) and nine working
 cells; cell ``i`` computes ``sum(j * i % 7 for j in range(n))`` and prints
