@@ -31,6 +31,13 @@ Notebook runs (papermill mode):
     characters of stream output (stdout/stderr) stored per cell in the
     executed notebook, default ``1000000``; the rest is dropped and marked.
 
+Notebook runs (cells mode):
+
+``PARTITA_CELLS_KERNELS``
+    the most Jupyter kernels one cells-mode flow run keeps (a whole number,
+    at least 1); default the CPUs the process may use, at least 2. Tasks
+    wait for a free kernel; kernels are reused by later tasks after a reset.
+
 Settings are read once per process (``get_settings()`` is cached); call
 ``get_settings.cache_clear()`` after changing the environment, e.g. in tests.
 """
@@ -66,6 +73,7 @@ class Settings(BaseSettings):
     refresh_cache: bool = False
     notebook_fallback_kernel: str | None = None
     notebook_output_limit: int = 1_000_000
+    cells_kernels: int | None = Field(default=None, ge=1)
 
     @field_validator("logging_level")
     @classmethod

@@ -94,6 +94,6 @@ def test_each_case_is_compared_with_its_own_system(smoke: dict[str, Any]) -> Non
 
 def test_new_cases_follow_n_scale(smoke: dict[str, Any]) -> None:
     cases = smoke["results"]["cases"]
-    assert (cases["yaml-compile"]["n"], cases["notebook"]["n"], cases["api-throughput"]["n"]) == (10, 1000, 1)
+    assert (cases["yaml-compile"]["n"], cases["notebook"]["n"], cases["api-throughput"]["n"]) == (10, 40_000, 1)
     assert cases["api-throughput"]["expected_db"]["flow_runs"] == 8
     assert cases["notebook"]["expected_db"] == {"flow_runs": 3, "task_runs": 11, "task_run_states": 33, "cached_states": 0}

@@ -139,3 +139,35 @@ def test_a_second_ctrl_c_does_not_leave_the_run_running(tmp_path: Path, workdir:
     assert tasks["nap"][0] == "CRASHED"
     assert tasks["after"][0] == "CANCELLED"
     assert "AFTER RAN" not in out
+
+
+@pytest.mark.timeout(240)
+def test_ctrl_c_during_a_cells_run_stops_every_kernel_it_keeps(tmp_path: Path) -> None:
+    """Busy kernels, a reused one among them, and idle ones all end with the run."""
+    from support.notebooks import make_notebook
+
+    work = tmp_path / "work"
+    write_pid = "import os\nopen('{0}.pid', 'w').write(str(os.getpid()))"
+    make_notebook(work / "cells.ipynb", [
+        "# task: first\n" + write_pid.format("first"),
+        (write_pid.format("s1") + "\nimport time\ntime.sleep(59.5)", ["task:s1", "needs:first"]),
+        (write_pid.format("s2") + "\nimport time\ntime.sleep(59.5)", ["task:s2", "needs:first"]),
+    ])
+    home = tmp_path / "home"
+    proc = _start(["run", "cells.ipynb", "--kernels", "3"], home, work)
+    _wait_running(proc, home, {"s1", "s2"})
+    assert _eventually(lambda: (work / "s1.pid").exists() and (work / "s2.pid").exists(), timeout=60)
+    pids = {name: int((work / f"{name}.pid").read_text()) for name in ("first", "s1", "s2")}
+    assert pids["first"] in (pids["s1"], pids["s2"])  # first's kernel was reused
+    import psutil
+
+    kept = {p.pid for p in psutil.Process(proc.pid).children(recursive=True) if "ipykernel" in " ".join(p.cmdline())}
+    assert set(pids.values()) <= kept and len(kept) == 3, kept  # the third kernel is idle
+    os.killpg(proc.pid, signal.SIGINT)
+    out, waited = _finish(proc)
+    assert proc.returncode == 130, out
+    assert waited < 15, f"took {waited:.1f} s to stop"
+    flows, tasks = _states(home)
+    assert flows == ["CRASHED"] and tasks["s1"][0] == tasks["s2"][0] == "CRASHED", (flows, tasks)
+    for pid in kept:
+        assert _eventually(lambda: not _alive(pid)), f"kernel {pid} was left running"

@@ -161,6 +161,7 @@ def run_command(
     cwd: Optional[Path] = typer.Option(None, "--cwd", help="Notebook: working directory of the kernel (default: the notebook's folder)."),
     cell_timeout: Optional[float] = typer.Option(None, "--cell-timeout", min=0.001, help="Notebook: seconds each cell may run."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Notebook: where to write the executed notebook (path or fsspec URL)."),
+    kernels: Optional[int] = typer.Option(None, "--kernels", min=1, help="Notebook, cells mode: the most kernels the run keeps (reused by task after task; default PARTITA_CELLS_KERNELS, else the CPUs, at least 2)."),
 ) -> None:
     """Run TARGET on the engine, record it, and print a summary table."""
     from partita.engine import events
@@ -176,7 +177,7 @@ def run_command(
         if refresh_all:
             _refresh_everything()
         notebook_options = {k: v for k, v in {"kernel_name": kernel, "cwd": cwd, "timeout": cell_timeout,
-                                               "output_path": output}.items() if v is not None}
+                                               "output_path": output, "kernels": kernels}.items() if v is not None}
         flow = load_target(target, mode, refresh=True if refresh_all else tasks_to_refresh,
                            notebook_options=notebook_options)
         parameters = parse_parameters(flow, param)

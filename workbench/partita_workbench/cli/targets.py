@@ -16,7 +16,7 @@ from partita.exceptions import InvalidTarget
 from partita.flows import Flow
 
 YAML_SUFFIXES = (".yaml", ".yml")
-_NOTEBOOK_FLAGS = {"kernel_name": "--kernel", "cwd": "--cwd", "timeout": "--cell-timeout", "output_path": "--output"}
+_NOTEBOOK_FLAGS = {"kernel_name": "--kernel", "cwd": "--cwd", "timeout": "--cell-timeout", "output_path": "--output", "kernels": "--kernels"}
 
 
 NOTEBOOK_MODES = ("cells", "papermill")
@@ -42,7 +42,9 @@ def load_target(
             of taking them from the cache (see :func:`~partita_workbench.pipelines.compile_pipeline`).
         notebook_options: for a notebook in papermill mode, keyword arguments
             of :func:`~partita_workbench.notebooks.notebook_flow`
-            (``kernel_name``, ``cwd``, ``timeout``, ``output_path``).
+            (``kernel_name``, ``cwd``, ``timeout``, ``output_path``); in
+            cells mode only ``kernels`` (of
+            :func:`~partita_workbench.notebooks.cells.cells_flow`).
 
     Raises:
         partita.exceptions.InvalidTarget: missing file, unknown kind, a name
@@ -79,16 +81,20 @@ def load_target(
     if path.suffix == ".ipynb":
         from partita_workbench.notebooks.cells import has_task_cells
 
+        options = dict(notebook_options or {})
+        kernels = options.pop("kernels", None)
         if mode == "cells" or (mode is None and has_task_cells(path)):
-            if notebook_options:
-                flags = ", ".join(sorted(_NOTEBOOK_FLAGS[k] for k in notebook_options))
+            if options:
+                flags = ", ".join(sorted(_NOTEBOOK_FLAGS[k] for k in options))
                 raise InvalidTarget(f"{target}: {flags} apply to papermill mode; the cells mode runs each task in-process (add --mode papermill)")
             from partita_workbench.notebooks.cells import cells_flow
 
-            return cells_flow(path)
+            return cells_flow(path, kernels=kernels)
+        if kernels is not None:
+            raise InvalidTarget(f"{target}: --kernels applies to cells mode (a notebook with task:NAME cells, or --mode cells); papermill mode runs one kernel")
         from partita_workbench.notebooks import notebook_flow
 
-        return notebook_flow(path, **(notebook_options or {}))
+        return notebook_flow(path, **options)
     if path.suffix == ".py":
         raise InvalidTarget(f"{target}: name the flow to run, as {target}:flow_name")
     raise InvalidTarget(f"{target}: unknown kind of target; give a pipeline .yaml, a notebook .ipynb or file.py:flow_name")

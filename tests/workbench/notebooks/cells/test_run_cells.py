@@ -221,37 +221,6 @@ def test_a_dead_kernel_or_a_cell_timeout_fails_the_task_naming_the_cell(tmp_path
     assert runs["after"].state_name == "Completed"
 
 
-def test_kernels_started_ahead_are_each_used_once_and_none_is_left_running(tmp_path):
-    import psutil
-
-    from partita_workbench.notebooks.cells.pool import KernelPool
-
-    def kernels() -> set[int]:
-        """Running kernels below this process (kernels of earlier tests may end while we look)."""
-        found = set()
-        for process in psutil.Process().children(recursive=True):
-            try:
-                if process.status() != psutil.STATUS_ZOMBIE and "ipykernel" in " ".join(process.cmdline()):
-                    found.add(process.pid)
-            except psutil.NoSuchProcess:  # ended between the listing and the look (a zombie too)
-                pass
-        return found
-
-    before = kernels()
-    pool = KernelPool("python3", str(tmp_path), expected=3, ahead=2)
-    first, second = pool.take(), pool.take()
-    assert first is not second
-    pids = [k.run(lambda km: _pid(km)) for k in (first, second)]
-    assert pids[0] != pids[1]
-    pool.close()
-    assert kernels() - before == set()  # every kernel of this pool is gone (others may have ended too)
-    assert not set(pids) & kernels()
-
-
-async def _pid(km):
-    return km.provisioner.pid if km.provisioner is not None else None
-
-
 def test_parameters_are_checked_like_whole_notebook_runs(tmp_path):
     from partita.exceptions import ParameterTypeError
     from support.notebooks import make_notebook

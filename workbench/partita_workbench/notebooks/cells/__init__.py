@@ -4,7 +4,8 @@
 * :func:`graph_document` — that graph in the canonical graph-document form;
 * :func:`check_problems` — what ``partita notebook check`` reports;
 * :func:`cells_flow` — the notebook as a :class:`partita.Flow`, one task per task cell,
-  each run in its own kernel; the executed notebook is the flow's result.
+  each run on a kernel of the run's bounded set, reset between tasks (:mod:`.pool`);
+  the executed notebook is the flow's result.
 """
 
 from __future__ import annotations

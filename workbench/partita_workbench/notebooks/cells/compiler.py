@@ -4,8 +4,8 @@ The flow has the notebook's parameters (from its ``parameters`` cell, typed
 by their annotations or default values, checked as a whole-notebook run
 checks them: :func:`partita_workbench.notebooks.parameters.check_parameters`) and one task per task of the notebook
 (:mod:`.analysis`), submitted in dependency order on the flow's task runner,
-so independent tasks run at the same time, each in its own kernel
-(:mod:`.runtime`). A task receives the results of the tasks it depends on
+so independent tasks run at the same time, each on a kernel of the flow
+run's bounded, reused set (:mod:`.pool`, :mod:`.runtime`). A task receives the results of the tasks it depends on
 (futures, so a failed upstream leaves it ``NotReady`` and it never starts).
 Each task is cached on its cells' source, the setup source, the parameters
 it reads and its upstream tasks' keys (:func:`cache_policy`), so after an
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from partita import Flow, Task
-from partita.exceptions import InvalidTarget, RunError, ValidationError
+from partita.exceptions import ConfigurationError, InvalidTarget, RunError, ValidationError
 
 from partita_workbench.notebooks.cells.analysis import analyse
 from partita_workbench.notebooks.cells.model import CellTask, NotebookGraph
@@ -105,6 +105,24 @@ def cache_policy(notebook: Any, graph: NotebookGraph, task: CellTask, kernel: st
     return SourceText(text) + Inputs(exclude=("job", "upstream", "kernels")) + UPSTREAM
 
 
+def _close_on_abort(pool: Any) -> bool:
+    """On an interrupt, leave closing ``pool`` to the engine's abort of the flow run; whether it will.
+
+    The engine first records the running task runs as CRASHED, then cancels
+    every run's scope: that kills the busy kernels (each task registered its
+    own) and, through the flow run's scope, closes the pool. Closing the pool
+    here, before that, would make the running tasks fail on a dead kernel
+    and be recorded FAILED.
+    """
+    from partita.engine.interrupts import current_scope
+
+    scope = current_scope.get()
+    if scope is None:
+        return False
+    scope.add(pool.close)
+    return True
+
+
 def _signature(graph: NotebookGraph, overrides: dict[str, Any]) -> list[inspect.Parameter]:
     params = []
     for param in graph.parameters:
@@ -125,6 +143,7 @@ def cells_flow(
     kernel_name: str | None = None,
     cwd: str | Path | None = None,
     cell_timeout: float | None = None,
+    kernels: int | None = None,
 ) -> Flow:
     """Compile a notebook with task cells into a flow (see the module docstring).
 
@@ -134,6 +153,10 @@ def cells_flow(
         kernel_name: kernel for every task instead of the notebook's kernelspec.
         cwd: working directory of the kernels; default the notebook's folder.
         cell_timeout: seconds a cell may run; ``None`` for no limit.
+        kernels: the most kernels a run keeps (tasks wait for a free one,
+            kernels are reset and reused); default
+            :func:`.pool.default_size` (``PARTITA_CELLS_KERNELS``, else the
+            CPUs, at least 2).
 
     Returns:
         A :class:`partita.Flow` named after the notebook's file stem, whose
@@ -146,11 +169,14 @@ def cells_flow(
             invalid task names, unknown ``needs:``, cycles), each as
             ``path: cell N, line L: message``.
         partita_workbench.notebooks.KernelNotFound: the kernel is not installed.
+        partita.exceptions.ConfigurationError: ``kernels`` is below 1.
     """
     from partita_workbench.notebooks.cells.analysis import read_notebook
     from partita_workbench.notebooks.kernels import choose_kernel
     from partita_workbench.pipelines.graph import topological_order
 
+    if kernels is not None and kernels < 1:
+        raise ConfigurationError(f"{path}: kernels={kernels}: a cells run needs at least 1 kernel; give a whole number of 1 or more")
     source_path = Path(path).expanduser().resolve()
     notebook = read_notebook(source_path)
     graph = analyse(notebook, str(path))
@@ -189,11 +215,16 @@ def cells_flow(
                                  has_cell=graph.parameters_cell is not None)
         values = {**values, **given}
 
-        kernels = KernelPool(kernel.name, working_dir, expected=len(order))
+        pool = KernelPool(kernel.name, working_dir, expected=len(order), size=kernels)
         try:
-            return _run_tasks(values, kernels)
-        finally:
-            kernels.close()
+            result = _run_tasks(values, pool)
+        except BaseException as exc:
+            if not isinstance(exc, Exception) and _close_on_abort(pool):
+                raise  # KeyboardInterrupt, TerminationSignal: see _close_on_abort
+            pool.close()
+            raise
+        pool.close()
+        return result
 
     def _run_tasks(values: dict[str, Any], kernels: Any) -> str:
         from partita_workbench.notebooks.cells.assemble import executed_notebook, run_folder, write_notebook

@@ -1,6 +1,6 @@
-"""Running one cells task: its cells, in a fresh Jupyter kernel of its own.
+"""Running one cells task: its cells, in a Jupyter kernel of the flow run's pool.
 
-Why a kernel per task run, and not an ``InteractiveShell`` in this process:
+Why Jupyter kernels, and not an ``InteractiveShell`` in this process:
 "Restart kernel and run all" runs cells in an ipykernel, and only an ipykernel
 gives the same answers in every case — the same display machinery
 (``display``, rich reprs, ``%matplotlib inline``), the same magics, the same
@@ -14,9 +14,11 @@ message by message, as nbformat outputs.
 
 A task run goes:
 
-1. start a kernel (the notebook's kernelspec, or the one chosen), in the
-   notebook's folder — or take one a :class:`.pool.KernelPool` started
-   while earlier tasks ran;
+1. take a free kernel of the flow run's :class:`.pool.KernelPool` (the
+   notebook's kernelspec, or the one chosen; started in the notebook's
+   folder), or start one of its own when there is no pool; on a pool's kernel,
+   note the kernel's starting state the first time (environment variables,
+   ``sys.path``, loaded extensions, ``sys.stdout``/``sys.stderr``);
 2. run the setup cells and the parameters cell, then inject the flow's
    parameter values (papermill's convention: values that are not ``None``);
 3. load the upstream values it reads, from the cloudpickle bytes their tasks
@@ -24,9 +26,22 @@ A task run goes:
    function defined in one task sees the globals of the task calling it, as
    in a single kernel;
 4. run the task's cells one by one (nbclient), capturing each cell's outputs;
-5. pickle, inside the kernel, each variable later tasks read.
+5. pickle, inside the kernel, each variable later tasks read;
+6. on a pool's kernel, reset it for the next task: what IPython's
+   ``%reset -f`` does (``InteractiveShell.reset``: every user name goes, the
+   output history too), here with a new history session so the execution
+   count starts again at 1 as on a new kernel; open matplotlib
+   figures closed, and the working directory, environment variables,
+   ``sys.path``, ``sys.stdout`` and ``sys.stderr`` as noted in step 1. Extensions the task loaded are unloaded;
+   one that cannot be unloaded makes the kernel unfit for reuse, and the
+   pool shuts it down. Modules stay imported (``sys.modules``), as after a
+   ``%reset`` in JupyterLab, so the next task's setup imports are quick.
 
-Helper code (steps 2, 3, 5) runs as silent executions: it adds no cell, no
+The next task on the kernel starts again at step 2, so it sees only the
+setup, the parameters and the values it reads through its edges, as on a new
+kernel. A task that fails in any way leaves its kernel to be shut down.
+
+Helper code (steps 1, 2, 3, 5, 6) runs as silent executions: it adds no cell, no
 ``In [n]`` and no variable to the namespace.
 """
 
@@ -108,6 +123,38 @@ del __partita_save
 '''
 
 
+_BASELINE = r'''
+def __partita_baseline():
+    import os, sys
+    ip = get_ipython()
+    if not hasattr(ip, "_partita_baseline"):
+        ip._partita_baseline = (dict(os.environ), list(sys.path), set(ip.extension_manager.loaded), sys.stdout, sys.stderr)
+__partita_baseline()
+del __partita_baseline
+'''
+
+_RESET = r'''
+def __partita_reset(cwd):
+    import os, sys
+    ip = get_ipython()
+    environ, path, extensions, stdout, stderr = ip._partita_baseline
+    manager = ip.extension_manager
+    for name in sorted(manager.loaded - extensions):
+        problem = manager.unload_extension(name)
+        if problem is not None and name in manager.loaded:
+            raise RuntimeError(f"extension {{name}} cannot be unloaded ({{problem}})")
+    ip.reset(new_session=True)
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
+    os.chdir(cwd)
+    os.environ.clear()
+    os.environ.update(environ)
+    sys.path[:] = path
+    sys.stdout, sys.stderr = stdout, stderr
+__partita_reset({cwd!r})
+'''
+
+
 @dataclass(frozen=True)
 class CellsJob:
     """Everything one cells task run needs (plain data, made by the compiler).
@@ -149,13 +196,15 @@ class CellsJob:
 
 
 def run_cells(job: CellsJob, upstream: dict[str, CellsResult], kernels: Any = None) -> CellsResult:
-    """Run a cells task in a new kernel (see the module docstring); blocks until done.
+    """Run a cells task (see the module docstring); blocks until done.
 
     Args:
         job: the task.
         upstream: results of the tasks it depends on, by task name.
-        kernels: a :class:`.pool.KernelPool` to take an already started
-            kernel from; ``None`` starts one here.
+        kernels: the flow run's :class:`.pool.KernelPool` to take a kernel
+            from (waits while all are busy; the kernel is reset and given
+            back after a normal end); ``None`` starts a kernel here and
+            shuts it down afterwards.
 
     Returns:
         The task's :class:`CellsResult`.
@@ -166,11 +215,18 @@ def run_cells(job: CellsJob, upstream: dict[str, CellsResult], kernels: Any = No
         UnpicklableVariable: a variable another task reads cannot be pickled.
     """
     if kernels is None:
-        return asyncio.run(_run(job, upstream, None))
-    return kernels.take().run(lambda km: _run(job, upstream, km))
+        result, _ = asyncio.run(_run(job, upstream, None))
+        return result
+    return kernels.run(lambda km: _run(job, upstream, km))
 
 
-async def _run(job: CellsJob, upstream: dict[str, CellsResult], km: Any) -> CellsResult:
+async def _run(job: CellsJob, upstream: dict[str, CellsResult], km: Any) -> tuple[CellsResult, bool]:
+    """The task run on ``km`` (a pool's kernel) or on a kernel of its own (``km=None``).
+
+    Returns:
+        ``(result, reusable)``: ``reusable`` when ``km`` was given and has
+        been reset for the next task.
+    """
     from nbclient import NotebookClient
 
     from partita_workbench.notebooks.kernels import IOPUB_TIMEOUT
@@ -194,9 +250,12 @@ async def _run(job: CellsJob, upstream: dict[str, CellsResult], km: Any) -> Cell
     )
     scratch = tempfile.mkdtemp(prefix="partita-cells-")
     executed: list[ExecutedCell] = []
+    reusable = False
     try:
-        # a pool's kernel is shut down by the pool, after the result is returned
+        # a pool's kernel stays up: the pool reuses it or shuts it down
         async with client.async_setup_kernel(cleanup_kc=km is None):
+            if km is not None:
+                await _silent(client, job, _BASELINE, "noting the kernel's starting state")
             setup_cells = notebook.cells[: len(job.setup)]
             task_cells = notebook.cells[len(job.setup):]
             values = {name: upstream[task].values[name] for name, task in job.inputs.items() if task in upstream}
@@ -217,11 +276,23 @@ async def _run(job: CellsJob, upstream: dict[str, CellsResult], km: Any) -> Cell
             for position, ((index, _), cell) in enumerate(zip(job.cells, task_cells), start=len(job.setup)):
                 await _execute(client, job, cell, position, index, executed, logger, setup_done)
             saved = await _save(client, job, scratch)
+            if km is not None:
+                reusable = await _reset(client, job, logger)
     finally:
         if km is not None and client.kc is not None:
             client.kc.stop_channels()
         shutil.rmtree(scratch, ignore_errors=True)
-    return CellsResult(task=job.task, values=saved, cells=executed, setup=setup_done, kernel=job.kernel_name)
+    return CellsResult(task=job.task, values=saved, cells=executed, setup=setup_done, kernel=job.kernel_name), reusable
+
+
+async def _reset(client: Any, job: CellsJob, logger: Any) -> bool:
+    """Reset the kernel for the next task (step 6 of the module docstring); whether it may be reused."""
+    try:
+        await _silent(client, job, _RESET.format(cwd=job.cwd), "resetting the kernel")
+    except Exception as exc:  # the task's results are safe; only the kernel is lost
+        logger.debug("kernel not reused after task %r: %s", job.task, getattr(exc, "evalue", exc))
+        return False
+    return True
 
 
 async def _execute(client: Any, job: CellsJob, cell: Any, position: int, index: int, executed: list[ExecutedCell],
