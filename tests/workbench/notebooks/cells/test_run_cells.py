@@ -267,14 +267,17 @@ def test_a_kernel_that_died_leaves_no_connection_file(tmp_path):
     import os
     import signal
 
-    from partita_workbench.notebooks.cells.pool import WarmKernel
+    from partita_workbench.notebooks.cells.pool import KernelPool
 
-    kernel = WarmKernel("python3", str(tmp_path))
+    pool = KernelPool("python3", str(tmp_path), expected=1, size=1)
 
     async def kill(km):
         os.kill(km.provisioner.pid, signal.SIGKILL)
         await km.provisioner.wait()
-        return km.connection_file
+        return km.connection_file, False  # a dead kernel is not given back for reuse
 
-    connection_file = kernel.run(kill)
+    try:
+        connection_file = pool.run(kill)
+    finally:
+        pool.close()
     assert not os.path.exists(connection_file)
