@@ -26,6 +26,15 @@ def _client():
     return get_client(sync_client=True)
 
 
+def read_run_or_exit(client, flow_run_id: str):
+    """The flow run named by ``flow_run_id`` (an id or a unique prefix); exit 1 with an error if there is none."""
+    try:
+        return client.read_flow_run(_resolve_id(client, flow_run_id))
+    except ObjectNotFound:
+        err_console.print(f"[bold red]Error:[/] no flow run {flow_run_id}; see 'partita flow-run ls'")
+        raise typer.Exit(1)
+
+
 def _resolve_id(client, run_id: str) -> uuid.UUID:
     """A full flow-run id, or the one recent flow run whose id starts with ``run_id``."""
     from partita.client.schemas import FlowRunFilter
@@ -74,12 +83,8 @@ def inspect(
 ) -> None:
     """Show a flow run: state history, task runs with states, durations and results."""
     with _client() as client:
-        try:
-            run_id = _resolve_id(client, flow_run_id)
-            run = client.read_flow_run(run_id)
-        except ObjectNotFound:
-            err_console.print(f"[bold red]Error:[/] no flow run {flow_run_id}; see 'partita flow-run ls'")
-            raise typer.Exit(1)
+        run = read_run_or_exit(client, flow_run_id)
+        run_id = run.id
         states = client.read_flow_run_states(run_id)
         task_runs = client.read_task_runs(run_id)
         task_states = {tr.id: client.read_task_run_states(tr.id) for tr in task_runs}
@@ -225,12 +230,8 @@ def cancel(flow_run_id: str = typer.Argument(..., help="Flow run id (or a unique
     from partita.states import TERMINAL_STATES, State, StateType
 
     with _client() as client:
-        run_id = _resolve_id(client, flow_run_id)
-        try:
-            run = client.read_flow_run(run_id)
-        except ObjectNotFound:
-            err_console.print(f"[bold red]Error:[/] no flow run {flow_run_id}; see 'partita flow-run ls'")
-            raise typer.Exit(1)
+        run = read_run_or_exit(client, flow_run_id)
+        run_id = run.id
         label = f"flow run {run.name!r} ({run.id})"
         if run.state_type in TERMINAL_STATES or run.state_type is StateType.CANCELLING:
             what = "is already being cancelled" if run.state_type is StateType.CANCELLING else "has already finished"

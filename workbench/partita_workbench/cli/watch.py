@@ -19,7 +19,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from partita.exceptions import BackendError, ObjectNotFound
+from partita.exceptions import BackendError
 from partita_workbench.cli.render import duration_text, state_text, time_text
 
 console = Console()
@@ -137,15 +137,11 @@ def _poll(client, run_id: uuid.UUID, view: _View, live: Live) -> None:
 
 def watch(flow_run_id: str = typer.Argument(..., help="Flow run id (or a unique prefix).")) -> None:
     """Follow a flow run live: state changes and logs as they happen, then a summary table."""
-    from partita_workbench.cli.flow_runs import _client, _resolve_id
+    from partita_workbench.cli.flow_runs import _client, read_run_or_exit
 
     with _client() as client:
-        run_id = _resolve_id(client, flow_run_id)
-        try:
-            run = client.read_flow_run(run_id)
-        except ObjectNotFound:
-            err_console.print(f"[bold red]Error:[/] no flow run {flow_run_id}; see 'partita flow-run ls'")
-            raise typer.Exit(1)
+        run = read_run_or_exit(client, flow_run_id)
+        run_id = run.id
         view = _View(run)
         try:
             with Live(view.status(), console=console, refresh_per_second=8, transient=True) as live:
