@@ -166,7 +166,7 @@ class TaskRunEngine:
                 return refused
         record.run_count += 1
         if record.start_time is None:
-            record.start_time = now()
+            record.start_time = state.timestamp  # as the server's accounting: the time of entering RUNNING
         self._t0 = time.perf_counter()
         if record.orchestrated:  # stored by the server already
             self.state = record.state = state
@@ -283,7 +283,7 @@ class TaskRunEngine:
         self._finish(state)
 
     def _finish(self, state: State) -> None:
-        self.record.end_time = now()
+        self.record.end_time = state.timestamp  # as the server's accounting: the time of the final state
         if self.cache is not None and self.cache.hit is None:
             state.state_details.update(cache_key=self.cache.key, cache_miss_reason=self.cache.miss_reason)
         self._set(state)

@@ -104,6 +104,24 @@ def test_writer_stores_exactly_what_the_route_stores(two_backends):
     assert stored[2].task_inputs["upstream"][0].id is not None and stored[1].cache_key == "ck"
 
 
+def test_writer_splits_a_batch_larger_than_sqlites_bound_values_limit(two_backends):
+    """Each table's rows go in as one multi-row statement, split where SQLite's limit of bound values demands."""
+    backend, path = two_backends[1]
+    client = _client_for(backend)
+    flow_run_id = new_id()
+    client.create_flow_run(client.create_flow("big").id, "r", id=uuid.UUID(flow_run_id))
+    writer = backend.batch_writer()
+    connection = writer._connect()
+    connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 100)  # 5 task runs or 12 states per statement
+    statements = []
+    connection.set_trace_callback(lambda sql: statements.append(sql) if sql.startswith("INSERT") else None)
+    assert writer(_sdk_batch(flow_run_id, 23)) == {"task_runs": 23, "states": 69}
+    connection.set_trace_callback(None)
+    assert len(_rows(path, "task_run")) == 23 and len(_rows(path, "task_run_state")) == 69
+    assert sum(s.startswith("INSERT INTO task_run ") for s in statements) == 5  # 23 rows by 5
+    assert sum(s.startswith("INSERT INTO task_run_state ") for s in statements) == 6  # 69 rows by 12
+
+
 def test_writer_refuses_a_dangling_reference_and_stores_nothing(two_backends):
     backend, path = two_backends[1]
     client = _client_for(backend)

@@ -71,6 +71,20 @@ def _inputs(task_inputs: dict[str, Any], codec: Codec) -> str:
     })
 
 
+def _remembering(encode: Any) -> Any:
+    """``encode``, remembering what it gave for each value (for one batch)."""
+    seen: dict[Any, Any] = {}
+
+    def remembered(value: Any) -> Any:
+        try:
+            return seen[value]
+        except KeyError:
+            encoded = seen[value] = encode(value)
+            return encoded
+
+    return remembered
+
+
 def batch_rows(
     task_runs: Iterable[Sequence[Any]], states: Iterable[Sequence[Any]], now: dt.datetime, codec: Codec
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
@@ -89,7 +103,8 @@ def batch_rows(
     runs = list({run[0]: run for run in task_runs}.values())
     unique_states = list({state[1]: state for state in states}.values())
     last_state = {state[0]: state for state in unique_states}
-    as_uuid, as_time, as_json, as_json_or_null = codec.uuid, codec.timestamp, codec.json, codec.json_or_null
+    as_uuid, as_json, as_json_or_null = codec.uuid, codec.json, codec.json_or_null
+    as_time = _remembering(codec.timestamp)  # a run's start and end times are its states' times
     run_rows = []
     for i, run in enumerate(runs):
         (run_id, name, flow_run_id, task_key, dynamic_key, cache_key, task_inputs, tags,
@@ -97,7 +112,7 @@ def batch_rows(
         if not -2_147_483_648 <= run_count <= 2_147_483_647:
             check_int32(run_count, f"task_runs[{i}].run_count")
         state = last_state.get(run_id)
-        stamp = as_time(now + i * _TICK)
+        stamp = codec.timestamp(now + i * _TICK)
         run_rows.append((
             as_uuid(run_id), as_uuid(flow_run_id), task_key, dynamic_key, cache_key, _inputs(task_inputs, codec),
             name, as_json(tags),

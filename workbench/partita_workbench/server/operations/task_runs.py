@@ -16,7 +16,7 @@ from partita.client.schemas import (
     TaskRunModel,
 )
 from partita.states import StateType
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -99,6 +99,9 @@ def _task_inputs(run: TaskRunCreate) -> dict[str, list[dict[str, Any]]]:
     }
 
 
+_READ_TASK_RUN = _runs_with_state().where(TaskRun.id == bindparam("run_id"))
+
+
 async def _check_flow_runs_exist(session: AsyncSession, ids: set[uuid.UUID]) -> None:
     if not ids:
         return
@@ -129,7 +132,7 @@ async def create_task_run(session: AsyncSession, body: TaskRunCreate) -> tuple[T
 
 async def read_task_run(session: AsyncSession, run_id: uuid.UUID) -> TaskRunModel:
     """Raises ObjectNotFound for an unknown id."""
-    row = (await session.execute(_runs_with_state().where(TaskRun.id == run_id))).first()
+    row = (await session.execute(_READ_TASK_RUN, {"run_id": run_id})).first()
     if row is None:
         raise ObjectNotFound("task run", run_id)
     return task_run_model(*row)
