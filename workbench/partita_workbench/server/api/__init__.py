@@ -20,10 +20,21 @@ from partita_workbench.server.api import (
 
 
 def api_router() -> APIRouter:
-    """All routes, under the ``/api`` prefix."""
+    """All routes, under the ``/api`` prefix.
+
+    The routes every flow run calls (create a flow, a flow run, a task run,
+    set their states, store batches and logs) are each resource's
+    ``engine_router``, included first. FastAPI prepares the routes of an
+    included router when a request first reaches it, all of them at once: a
+    process that only runs flows then never prepares the routes that read,
+    filter and page.
+    """
     router = APIRouter(prefix="/api")
+    router.include_router(admin.router)
+    for module in (flows, flow_runs, task_runs, logs):
+        router.include_router(module.engine_router)
     for module in (
-        admin, flows, flow_runs, task_runs, states, logs, artifacts, variables, concurrency_limits, results, events,
+        flows, flow_runs, task_runs, states, logs, artifacts, variables, concurrency_limits, results, events,
     ):
         router.include_router(module.router)
     return router

@@ -24,11 +24,13 @@ from partita_workbench.server.operations.results import result_record
 from partita_workbench.server.operations.states import set_state
 
 router = APIRouter(prefix="/flow_runs", tags=["flow runs"])
+# what every run calls, matched before the other routes (see api_router)
+engine_router = APIRouter(prefix="/flow_runs", tags=["flow runs"])
 
 FilterBody = Annotated[FlowRunFilter | None, Body()]
 
 
-@router.post("/", status_code=status.HTTP_201_CREATED)
+@engine_router.post("/", status_code=status.HTTP_201_CREATED)
 async def create_flow_run(body: FlowRunCreate, response: Response, db: DatabaseDep, events: BrokerDep) -> FlowRunModel:
     """Create the run ``body.id``; an existing id returns that run unchanged (200)."""
     async with db.write() as session:
@@ -68,7 +70,7 @@ async def count_flow_runs(db: DatabaseDep, flt: FilterBody = None) -> int:
         return await flow_runs.count_flow_runs(session, flt or FlowRunFilter())
 
 
-@router.post("/{flow_run_id}/set_state")
+@engine_router.post("/{flow_run_id}/set_state")
 async def set_flow_run_state(
     flow_run_id: uuid.UUID, body: SetStateRequest, db: DatabaseDep, events: BrokerDep
 ) -> OrchestrationResult:

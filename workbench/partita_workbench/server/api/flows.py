@@ -12,9 +12,11 @@ from partita_workbench.server.api.dependencies import DatabaseDep
 from partita_workbench.server.operations import flows
 
 router = APIRouter(prefix="/flows", tags=["flows"])
+# what every run calls, matched before the other routes (see api_router)
+engine_router = APIRouter(prefix="/flows", tags=["flows"])
 
 
-@router.post("/", status_code=status.HTTP_201_CREATED)
+@engine_router.post("/", status_code=status.HTTP_201_CREATED)
 async def create_flow(body: FlowCreate, response: Response, db: DatabaseDep) -> FlowModel:
     """Create the flow ``body.name``, or return the existing one (200)."""
     async with db.write() as session:

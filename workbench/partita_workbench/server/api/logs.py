@@ -11,11 +11,13 @@ from partita_workbench.server.api.dependencies import BrokerDep, DatabaseDep
 from partita_workbench.server.operations import logs
 
 router = APIRouter(prefix="/logs", tags=["logs"])
+# what every run calls, matched before the other routes (see api_router)
+engine_router = APIRouter(prefix="/logs", tags=["logs"])
 
 FilterBody = Annotated[LogFilter | None, Body()]
 
 
-@router.post("/", status_code=status.HTTP_201_CREATED)
+@engine_router.post("/", status_code=status.HTTP_201_CREATED)
 async def create_logs(body: Annotated[list[LogCreate], Body(max_length=100_000)], db: DatabaseDep, events: BrokerDep) -> None:
     """Store a batch of log lines in one transaction."""
     async with db.write() as session:

@@ -30,6 +30,8 @@ from partita_workbench.server.operations.results import result_record
 from partita_workbench.server.operations.states import set_state
 
 router = APIRouter(prefix="/task_runs", tags=["task runs"])
+# what every run calls, matched before the other routes (see api_router)
+engine_router = APIRouter(prefix="/task_runs", tags=["task runs"])
 
 FilterBody = Annotated[TaskRunFilter | None, Body()]
 
@@ -41,7 +43,7 @@ def _schema_without_defs(model: Any) -> dict[str, Any]:
     return schema
 
 
-@router.post("/", status_code=status.HTTP_201_CREATED)
+@engine_router.post("/", status_code=status.HTTP_201_CREATED)
 async def create_task_run(body: TaskRunCreate, response: Response, db: DatabaseDep, events: BrokerDep) -> TaskRunModel:
     """Create the task run ``body.id``; an existing id returns it unchanged (200)."""
     async with db.write() as session:
@@ -68,7 +70,7 @@ def publish_batch(events: EventBroker, task_runs: Sequence[Sequence[Any]], state
         events.state_changed("task run", task_run_id, run[2] if run else None, run[1] if run else None, state)
 
 
-@router.post(
+@engine_router.post(
     "/batch",
     openapi_extra={
         "requestBody": {
@@ -139,7 +141,7 @@ async def count_task_runs(db: DatabaseDep, flt: FilterBody = None) -> int:
         return await task_runs.count_task_runs(session, flt or TaskRunFilter())
 
 
-@router.post("/{task_run_id}/set_state")
+@engine_router.post("/{task_run_id}/set_state")
 async def set_task_run_state(
     task_run_id: uuid.UUID, body: SetStateRequest, db: DatabaseDep, events: BrokerDep
 ) -> OrchestrationResult:

@@ -10,7 +10,7 @@ from typing import Any
 
 from partita.client.schemas import StateModel
 from partita.states import StateType
-from sqlalchemy import Table
+from sqlalchemy import Select, Table, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -101,6 +101,41 @@ def state_model(row: FlowRunState | TaskRunState) -> StateModel:
         message=row.message,
         state_details=details,
         data=row.data,
+    )
+
+
+CURRENT = "current_"  # prefix of the current state's columns in a run row joined with its state
+
+
+def current_state_columns(kind: RunKind) -> list[Any]:
+    """The columns of ``kind``'s state table, labelled ``current_<name>``, to select beside a run's columns."""
+    return [column.label(CURRENT + column.name) for column in kind.state.__table__.c]
+
+
+def run_with_current_state(kind: RunKind) -> Select[Any]:
+    """``SELECT`` of a run's columns with its current state's (see :func:`current_state_columns`), Core rows."""
+    run, state = kind.run.__table__, kind.state.__table__
+    return select(run, *current_state_columns(kind)).outerjoin(state, state.c.id == run.c.state_id)
+
+
+def current_state_model(kind: RunKind, row: Any) -> StateModel | None:
+    """The API form of the current state in a row with :func:`current_state_columns`; ``None`` if it has none.
+
+    Its ``state_details`` name the run, as :func:`state_model`'s.
+    """
+    values = row._mapping
+    if values[CURRENT + "id"] is None:
+        return None
+    details = dict(values[CURRENT + "state_details"] or {})
+    details.setdefault(kind.owner_column, str(values[CURRENT + kind.owner_column]))
+    return StateModel(
+        id=values[CURRENT + "id"],
+        type=StateType(values[CURRENT + "type"]),
+        name=values[CURRENT + "name"],
+        timestamp=values[CURRENT + "timestamp"],
+        message=values[CURRENT + "message"],
+        state_details=details,
+        data=values[CURRENT + "data"],
     )
 
 

@@ -10,20 +10,27 @@ from partita.states import StateType
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from partita_workbench.server.database.models import Flow, FlowRun, FlowRunState
+from partita_workbench.server.database.models import Flow, FlowRun
 from partita_workbench.server.database.types import utcnow
 from partita_workbench.server.errors import ObjectNotFound
-from partita_workbench.server.operations.common import FLOW_RUN, insert_if_absent, state_model
+from partita_workbench.server.operations.common import (
+    FLOW_RUN,
+    current_state_model,
+    insert_if_absent,
+    run_with_current_state,
+)
 from partita_workbench.server.operations.filters import flow_run_keyset, flow_run_order, flow_run_where
 from partita_workbench.server.operations.pagination import next_cursor, page_window
 from partita_workbench.server.operations.states import set_state
 
 
 def _runs_with_flow_and_state() -> Select[Any]:
+    """Flow runs as Core rows: the run's columns, ``flow_name`` and the current state's ``current_*`` columns."""
+    flow = Flow.__table__
     return (
-        select(FlowRun, Flow.name, FlowRunState)
-        .join(Flow, Flow.id == FlowRun.flow_id)
-        .outerjoin(FlowRunState, FlowRunState.id == FlowRun.state_id)
+        run_with_current_state(FLOW_RUN)
+        .add_columns(flow.c.name.label("flow_name"))
+        .join(flow, flow.c.id == FlowRun.__table__.c.flow_id)
     )
 
 
@@ -31,27 +38,28 @@ _FLOW_EXISTS = select(Flow.id).where(Flow.id == bindparam("flow_id"))
 _READ_FLOW_RUN = _runs_with_flow_and_state().where(FlowRun.id == bindparam("run_id"))
 
 
-def flow_run_model(run: FlowRun, flow_name: str | None, state: FlowRunState | None) -> FlowRunModel:
+def flow_run_model(row: Any) -> FlowRunModel:
+    """The API form of a row of :func:`_runs_with_flow_and_state`."""
     return FlowRunModel(
-        id=run.id,
-        name=run.name,
-        flow_id=run.flow_id,
-        flow_name=flow_name,
-        parameters=run.parameters,
-        parent_task_run_id=run.parent_task_run_id,
-        deployment_id=run.deployment_id,
-        empirical_policy=run.empirical_policy or {},
-        expected_start_time=run.expected_start_time,
-        tags=run.tags,
-        state_type=StateType(run.state_type) if run.state_type else None,
-        state_name=run.state_name,
-        state=state_model(state) if state is not None else None,
-        run_count=run.run_count,
-        start_time=run.start_time,
-        end_time=run.end_time,
-        total_run_time=run.total_run_time,
-        created=run.created,
-        updated=run.updated,
+        id=row.id,
+        name=row.name,
+        flow_id=row.flow_id,
+        flow_name=row.flow_name,
+        parameters=row.parameters,
+        parent_task_run_id=row.parent_task_run_id,
+        deployment_id=row.deployment_id,
+        empirical_policy=row.empirical_policy or {},
+        expected_start_time=row.expected_start_time,
+        tags=row.tags,
+        state_type=StateType(row.state_type) if row.state_type else None,
+        state_name=row.state_name,
+        state=current_state_model(FLOW_RUN, row),
+        run_count=row.run_count,
+        start_time=row.start_time,
+        end_time=row.end_time,
+        total_run_time=row.total_run_time,
+        created=row.created,
+        updated=row.updated,
     )
 
 
@@ -79,7 +87,7 @@ async def read_flow_run(session: AsyncSession, run_id: uuid.UUID) -> FlowRunMode
     row = (await session.execute(_READ_FLOW_RUN, {"run_id": run_id})).first()
     if row is None:
         raise ObjectNotFound("flow run", run_id)
-    return flow_run_model(*row)
+    return flow_run_model(row)
 
 
 async def page_flow_runs(session: AsyncSession, flt: FlowRunFilter, with_count: bool = True) -> Page:
@@ -100,8 +108,8 @@ async def page_flow_runs(session: AsyncSession, flt: FlowRunFilter, with_count: 
         .offset(offset)
     )
     rows = list(await session.execute(stmt))
-    cursor = next_cursor(rows, flt.limit, offset, keyset, lambda row: (row[0].created, row[0].id))
-    results = [flow_run_model(*row) for row in rows[: flt.limit]]
+    cursor = next_cursor(rows, flt.limit, offset, keyset, lambda row: (row.created, row.id))
+    results = [flow_run_model(row) for row in rows[: flt.limit]]
     count = await count_flow_runs(session, flt) if with_count else len(results)
     return Page(results=results, count=count, limit=flt.limit, next_cursor=cursor)
 

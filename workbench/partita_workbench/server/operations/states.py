@@ -13,7 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from partita_workbench.server.database.models import FlowRun
 from partita_workbench.server.errors import ObjectNotFound
-from partita_workbench.server.operations.common import RunKind, as_utc, state_model, state_row
+from partita_workbench.server.operations.common import (
+    RunKind,
+    as_utc,
+    current_state_model,
+    run_with_current_state,
+    state_model,
+    state_row,
+)
 from partita_workbench.server.database.types import utcnow
 from partita_workbench.server.orchestration.accounting import RunAccounting, account
 from partita_workbench.server.orchestration.rules import (
@@ -24,27 +31,21 @@ from partita_workbench.server.orchestration.rules import (
 )
 
 
-_CURRENT = "current_"  # prefix of the current state's columns in the joined run row
-
-
 @functools.cache
 def _statements(kind: RunKind, dialect: str) -> tuple[Select[Any], Any, Any]:
     """The statements of one state change, built once per run kind and dialect.
 
-    The first reads the run's columns with its current state's columns
-    (prefixed ``current_``), locking the run row on PostgreSQL; the second
-    inserts a history row; the third updates the run. SQLAlchemy reuses their
-    compiled form from its statement cache.
+    The first reads the run with its current state
+    (:func:`~partita_workbench.server.operations.common.run_with_current_state`),
+    locking the run row on PostgreSQL; the second inserts a history row; the
+    third updates the run. SQLAlchemy reuses their compiled form from its
+    statement cache.
     """
-    run, state = kind.run.__table__, kind.state.__table__
-    read = (
-        select(run, *(column.label(_CURRENT + column.name) for column in state.c))
-        .outerjoin(state, state.c.id == run.c.state_id)
-        .where(run.c.id == bindparam("run_id"))
-    )
+    run = kind.run.__table__
+    read = run_with_current_state(kind).where(run.c.id == bindparam("run_id"))
     if dialect == "postgresql":
         read = read.with_for_update(of=run)
-    return read, state.insert(), run.update().where(run.c.id == bindparam("run_id"))
+    return read, kind.state.__table__.insert(), run.update().where(run.c.id == bindparam("run_id"))
 
 
 def _current_state(kind: RunKind, row: Any) -> StateModel | None:
@@ -56,21 +57,8 @@ def _current_state(kind: RunKind, row: Any) -> StateModel | None:
     """
     if row.state_id is None or row.state_type is None:
         return None
-    values = row._mapping
-    if values[_CURRENT + "id"] is None:
-        return StateModel(
-            id=row.state_id, type=StateType(row.state_type), name=row.state_name or "", timestamp=row.updated
-        )
-    details = dict(values[_CURRENT + "state_details"] or {})
-    details.setdefault(kind.owner_column, str(row.id))
-    return StateModel(
-        id=values[_CURRENT + "id"],
-        type=StateType(values[_CURRENT + "type"]),
-        name=values[_CURRENT + "name"],
-        timestamp=values[_CURRENT + "timestamp"],
-        message=values[_CURRENT + "message"],
-        state_details=details,
-        data=values[_CURRENT + "data"],
+    return current_state_model(kind, row) or StateModel(
+        id=row.state_id, type=StateType(row.state_type), name=row.state_name or "", timestamp=row.updated
     )
 
 
