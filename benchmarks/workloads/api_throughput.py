@@ -20,6 +20,7 @@ Only loopback addresses are used; every wait is bounded.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import sqlite3
 import os
@@ -201,7 +202,10 @@ def main() -> None:
     sqlite = transitions(f"sqlite+aiosqlite:///{home / 'partita.db'}", home, args.n)
     figures.update({f"sqlite_{key}": value for key, value in sqlite.items()})
     admin_url = os.environ.get("BENCHMARKS_POSTGRES_URL", DEFAULT_POSTGRES)
-    if admin_url:
+    if admin_url and importlib.util.find_spec("asyncpg") is None:
+        print("api-throughput: PostgreSQL left out: asyncpg is not installed (pip install -e '.[postgres]')",
+              file=sys.stderr)
+    elif admin_url:
         postgres = postgres_transitions(admin_url, home / "pg", args.n)
         figures.update({f"postgres_{key}": value for key, value in postgres.items()})
     flow = per_task_against_a_server(max(20, round(1000 * args.n / 60)), home / "flows")
