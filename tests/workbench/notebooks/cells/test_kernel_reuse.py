@@ -202,3 +202,12 @@ def test_partita_run_kernels_option(notebooks_dir, tmp_path):
     assert "finished in state Completed" in one.stdout
     whole = run_cli("run", path, "--mode", "papermill", "--kernels", "2", env=env)
     assert whole.returncode == 2 and "--kernels applies to cells mode" in whole.stderr
+
+
+def test_papermill_options_on_a_cells_notebook_say_what_cells_mode_does(notebooks_dir, tmp_path):
+    env = {"PARTITA_HOME": str(tmp_path / "home")}
+    path = str(notebooks_dir / "cells" / "diamond.ipynb")
+    refused = run_cli("run", path, "--cell-timeout", "5", env=env)
+    assert refused.returncode == 2
+    assert "--cell-timeout apply to papermill mode" in refused.stderr
+    assert "kernel of the run's pool" in refused.stderr and "--mode papermill" in refused.stderr
