@@ -26,6 +26,19 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
     return subprocess.run([*PARTITA, *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout)
 
 
+def start_cli(*args: str, env: dict[str, str | None] | None = None, cwd: Path | None = None) -> subprocess.Popen:
+    """Start ``partita ARGS`` in a process group of its own, stdout and stderr together.
+
+    As a shell job: a signal to the group is a Ctrl-C in a terminal, and
+    :func:`support.processes.kill_group` stops it with all it started.
+    ``env`` goes over os.environ; a ``None`` value removes that variable.
+    """
+    full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
+    full_env = {key: value for key, value in full_env.items() if value is not None}
+    return subprocess.Popen([*PARTITA, *args], cwd=cwd, env=full_env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+
 class Server:
     """``partita server start`` in a subprocess on a free 127.0.0.1 port."""
 

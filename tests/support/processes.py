@@ -50,3 +50,18 @@ def kill_group(proc: subprocess.Popen) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+def finish(proc: subprocess.Popen, timeout: float = 20, after: str = "the signal") -> tuple[str, float]:
+    """``proc``'s output once it exits, and the seconds that took; fails if it runs ``timeout`` s longer.
+
+    ``after`` names what should have ended it, for the failure message.
+    """
+    t0 = time.monotonic()
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_group(proc)
+        out, _ = proc.communicate()
+        raise AssertionError(f"partita run still going {timeout} s after {after}:\n{out}")
+    return out, time.monotonic() - t0

@@ -1,4 +1,8 @@
-"""A flow whose first task sleeps in Python (it cannot be stopped) and a task that needs it."""
+"""Flows whose first task sleeps in one long call (it cannot be stopped from outside) and a task that needs it.
+
+``sleepy`` is interrupted by signals (test_interrupts); ``cancellable``, with
+an ``on_cancellation`` hook, is cancelled through the API (test_cancel).
+"""
 
 import time
 
@@ -21,3 +25,10 @@ def after(x: float) -> float:
 def sleepy() -> float:
     first = nap.submit(60)
     return after.submit(first).result()
+
+
+def report(flow, flow_run, state) -> None:
+    print(f"on_cancellation hook: {flow_run.name} is {state.type.value}")
+
+
+cancellable = sleepy.with_options(name="cancellable", on_cancellation=[report])

@@ -8,7 +8,6 @@ it exits. Expected states follow Prefect 3 (RUNNING → CANCELLING → CANCELLED
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import time
@@ -18,17 +17,11 @@ import pytest
 
 from partita.client.orchestration import shared_sync_client
 from partita.states import State, StateType
-from support.cli import PARTITA, run_cli
-from support.processes import alive, eventually, kill_group, processes_with
+from support.cli import run_cli, start_cli
+from support.processes import alive, eventually, finish, kill_group, processes_with
 
 DATA = Path(__file__).parents[2] / "data"
 SHELL_MARK = "sleep 59.25"  # the shell task of interrupts/shell_sleep.yaml
-
-
-def _start(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen:
-    full = {**os.environ, "COLUMNS": "200", **env}
-    return subprocess.Popen([*PARTITA, *args], cwd=cwd, env=full, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
 
 
 def _wait_running(proc: subprocess.Popen, names: set[str], timeout: float = 120):
@@ -48,15 +41,8 @@ def _wait_running(proc: subprocess.Popen, names: set[str], timeout: float = 120)
     raise AssertionError(f"task runs {names} never all RUNNING")
 
 
-def _finish(proc: subprocess.Popen, timeout: float = 20) -> tuple[str, float]:
-    t0 = time.monotonic()
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        kill_group(proc)
-        out, _ = proc.communicate()
-        raise AssertionError(f"partita run still going {timeout} s after the cancellation:\n{out}")
-    return out, time.monotonic() - t0
+def _finish(proc: subprocess.Popen) -> tuple[str, float]:
+    return finish(proc, after="the cancellation")
 
 
 def _cancel(run_id, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -74,7 +60,7 @@ def _task_states(run_id) -> dict[str, tuple[str, str | None]]:
 
 @pytest.mark.timeout(240)
 def test_cancelling_a_python_flow_stops_it_and_records_cancelled(any_backend, tmp_path):
-    proc = _start(["run", "cancellable.py:cancellable"], any_backend.env, DATA / "cancel")
+    proc = start_cli("run", "sleepy.py:cancellable", env=any_backend.env, cwd=DATA / "interrupts")
     run = _wait_running(proc, {"nap"})
     asked = _cancel(run.id, any_backend.env)
     assert asked.returncode == 0, asked.stdout + asked.stderr
@@ -98,7 +84,7 @@ def test_cancelling_a_python_flow_stops_it_and_records_cancelled(any_backend, tm
 def test_cancelling_stops_shell_commands_and_kernels(any_backend, tmp_path):
     work = tmp_path / "work"
     shutil.copytree(DATA / "interrupts", work)
-    proc = _start(["run", "shell_sleep.yaml"], any_backend.env, work)
+    proc = start_cli("run", "shell_sleep.yaml", env=any_backend.env, cwd=work)
     run = _wait_running(proc, {"long", "nb"})
     assert eventually(lambda: (work / "kernel.pid").exists(), 60)
     kernel = int((work / "kernel.pid").read_text())

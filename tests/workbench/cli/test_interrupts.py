@@ -19,19 +19,15 @@ from pathlib import Path
 
 import pytest
 
-from support.cli import PARTITA
-from support.processes import alive as _alive, eventually as _eventually, kill_group as _kill, processes_with as _processes_with
+from support.cli import start_cli
+from support.processes import alive as _alive, eventually as _eventually, finish, kill_group as _kill, processes_with as _processes_with
 
 DATA = Path(__file__).parents[2] / "data" / "interrupts"
 SHELL_MARK = "sleep 59.25"
 
 
 def _start(args: list[str], home: Path, cwd: Path) -> subprocess.Popen:
-    env = {**os.environ, "PARTITA_HOME": str(home), "COLUMNS": "200"}
-    env.pop("PARTITA_API_URL", None)
-    # a process group of its own, as a shell job: a signal to the group is a Ctrl-C in a terminal
-    return subprocess.Popen([*PARTITA, *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
+    return start_cli(*args, env={"PARTITA_HOME": str(home), "PARTITA_API_URL": None}, cwd=cwd)
 
 
 def _rows(home: Path, sql: str) -> list[tuple]:
@@ -56,17 +52,6 @@ def _wait_running(proc: subprocess.Popen, home: Path, names: set[str], timeout: 
         time.sleep(0.2)
     _kill(proc)
     raise AssertionError(f"task runs {names} never all RUNNING")
-
-
-def _finish(proc: subprocess.Popen, timeout: float = 20) -> tuple[str, float]:
-    t0 = time.monotonic()
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill(proc)
-        out, _ = proc.communicate()
-        raise AssertionError(f"partita run still going {timeout} s after the signal:\n{out}")
-    return out, time.monotonic() - t0
 
 
 def _states(home: Path) -> tuple[list[str], dict[str, tuple[str, str]]]:
@@ -103,7 +88,7 @@ def test_ctrl_c_stops_shell_commands_and_kernels_and_records_a_crash(tmp_path: P
     _wait_running(proc, home, {"long", "nb"})
     _eventually(lambda: (workdir / "kernel.pid").exists())
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C
-    out, waited = _finish(proc)
+    out, waited = finish(proc)
     assert proc.returncode == 130, out
     assert waited < 15, f"took {waited:.1f} s to stop"
     _check_pipeline_stopped(home, workdir, out)
@@ -116,7 +101,7 @@ def test_sigterm_to_the_process_alone_stops_everything_it_started(tmp_path: Path
     _wait_running(proc, home, {"long", "nb"})
     _eventually(lambda: (workdir / "kernel.pid").exists())
     os.kill(proc.pid, signal.SIGTERM)  # not the group: only partita itself hears it
-    out, waited = _finish(proc)
+    out, waited = finish(proc)
     assert proc.returncode == 143, out
     assert waited < 15, f"took {waited:.1f} s to stop"
     assert "SIGTERM" in out
@@ -131,7 +116,7 @@ def test_a_second_ctrl_c_does_not_leave_the_run_running(tmp_path: Path, workdir:
     os.killpg(proc.pid, signal.SIGINT)
     time.sleep(0.3)
     os.killpg(proc.pid, signal.SIGINT)
-    out, waited = _finish(proc)
+    out, waited = finish(proc)
     assert proc.returncode == 130, out
     assert waited < 15, f"took {waited:.1f} s to stop (the Python task sleeps 60 s)"
     flows, tasks = _states(home)
@@ -164,7 +149,7 @@ def test_ctrl_c_during_a_cells_run_stops_every_kernel_it_keeps(tmp_path: Path) -
     kept = {p.pid for p in psutil.Process(proc.pid).children(recursive=True) if "ipykernel" in " ".join(p.cmdline())}
     assert set(pids.values()) <= kept and len(kept) == 3, kept  # the third kernel is idle
     os.killpg(proc.pid, signal.SIGINT)
-    out, waited = _finish(proc)
+    out, waited = finish(proc)
     assert proc.returncode == 130, out
     assert waited < 15, f"took {waited:.1f} s to stop"
     flows, tasks = _states(home)

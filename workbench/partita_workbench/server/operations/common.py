@@ -38,11 +38,6 @@ def as_utc(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def insert_for(session: AsyncSession, table: Table) -> Any:
-    """The dialect's ``INSERT`` for ``table``, which has ``on_conflict_do_*`` (SQLite, PostgreSQL)."""
-    return dialect_insert(session.bind.dialect.name, table)
-
-
 def dialect_insert(dialect: str, table: Table) -> Any:
     """``INSERT`` for ``table`` with ``on_conflict_do_*``, for the dialect named ``dialect`` (``sqlite``, ``postgresql``)."""
     if dialect == "postgresql":
@@ -81,27 +76,30 @@ def state_row(state: StateModel) -> dict[str, Any]:
     }
 
 
-def state_model(row: FlowRunState | TaskRunState) -> StateModel:
-    """The API form of a stored state.
+def _state_from(value: Any, owner_column: str) -> StateModel:
+    """The API form of a stored state whose column ``name`` is ``value(name)``.
 
     ``state_details`` always names the run the state belongs to
     (``flow_run_id`` or ``task_run_id``): clients may leave it out when
     writing, since the row's own column holds it.
     """
-    details = dict(row.state_details or {})
-    if isinstance(row, TaskRunState):
-        details.setdefault("task_run_id", str(row.task_run_id))
-    else:
-        details.setdefault("flow_run_id", str(row.flow_run_id))
+    details = dict(value("state_details") or {})
+    details.setdefault(owner_column, str(value(owner_column)))
     return StateModel(
-        id=row.id,
-        type=StateType(row.type),
-        name=row.name,
-        timestamp=row.timestamp,
-        message=row.message,
+        id=value("id"),
+        type=StateType(value("type")),
+        name=value("name"),
+        timestamp=value("timestamp"),
+        message=value("message"),
         state_details=details,
-        data=row.data,
+        data=value("data"),
     )
+
+
+def state_model(row: FlowRunState | TaskRunState) -> StateModel:
+    """The API form of a stored state (an ORM row); see :func:`_state_from`."""
+    owner = TASK_RUN.owner_column if isinstance(row, TaskRunState) else FLOW_RUN.owner_column
+    return _state_from(lambda name: getattr(row, name), owner)
 
 
 CURRENT = "current_"  # prefix of the current state's columns in a run row joined with its state
@@ -119,24 +117,11 @@ def run_with_current_state(kind: RunKind) -> Select[Any]:
 
 
 def current_state_model(kind: RunKind, row: Any) -> StateModel | None:
-    """The API form of the current state in a row with :func:`current_state_columns`; ``None`` if it has none.
-
-    Its ``state_details`` name the run, as :func:`state_model`'s.
-    """
+    """The API form of the current state in a row with :func:`current_state_columns`; ``None`` if it has none."""
     values = row._mapping
     if values[CURRENT + "id"] is None:
         return None
-    details = dict(values[CURRENT + "state_details"] or {})
-    details.setdefault(kind.owner_column, str(values[CURRENT + kind.owner_column]))
-    return StateModel(
-        id=values[CURRENT + "id"],
-        type=StateType(values[CURRENT + "type"]),
-        name=values[CURRENT + "name"],
-        timestamp=values[CURRENT + "timestamp"],
-        message=values[CURRENT + "message"],
-        state_details=details,
-        data=values[CURRENT + "data"],
-    )
+    return _state_from(lambda name: values[CURRENT + name], kind.owner_column)
 
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
