@@ -75,3 +75,13 @@ def test_api_url_with_a_wrong_path(tmp_path: Path) -> None:
         _one_error(result)
     finally:
         server.stop()
+
+
+def test_an_error_is_one_whole_line_and_brackets_are_shown_as_given(tmp_path: Path) -> None:
+    folder = tmp_path / "[bold]runs[/x]" / ("a-long-folder-name-" * 6)
+    target = str(folder / "missing.yaml")
+    result = run_cli("run", target, env={"PARTITA_HOME": str(tmp_path / "home"), "COLUMNS": "40"})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0] == f"Error: {target}: no such file; give a pipeline .yaml, a notebook .ipynb or file.py:flow_name"

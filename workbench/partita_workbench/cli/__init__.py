@@ -49,7 +49,7 @@ def main() -> None:
             error = settings_error
         if error is None:
             raise
-        from rich.console import Console
+        from partita_workbench.cli.render import print_error
 
-        Console(stderr=True).print(f"[bold red]Error:[/] {error}", highlight=False)
+        print_error(str(error))
         sys.exit(1)

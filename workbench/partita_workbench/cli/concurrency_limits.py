@@ -12,10 +12,10 @@ from rich.console import Console
 from rich.table import Table
 
 from partita.exceptions import ObjectNotFound
+from partita_workbench.cli.render import print_error
 
 app = typer.Typer(help="Limit how many task runs with a tag run at once.", no_args_is_help=True)
 console = Console()
-err_console = Console(stderr=True)
 
 
 def _client():
@@ -42,7 +42,7 @@ def inspect(tag: str = typer.Argument(..., help="The tag.")) -> None:
         try:
             found = client.read_concurrency_limit_by_tag(tag)
         except ObjectNotFound:
-            err_console.print(f"[bold red]Error:[/] no concurrency limit for tag {tag!r}; see 'partita concurrency-limit ls'", highlight=False)
+            print_error(f"no concurrency limit for tag {tag!r}; see 'partita concurrency-limit ls'")
             raise typer.Exit(1)
     console.print(f"Tag {found.tag!r}: {len(found.active_slots)}/{found.concurrency_limit} slots taken", highlight=False)
     for holder in found.active_slots:
@@ -69,6 +69,6 @@ def delete(tag: str = typer.Argument(..., help="The tag.")) -> None:
         try:
             client.delete_concurrency_limit_by_tag(tag)
         except ObjectNotFound:
-            err_console.print(f"[bold red]Error:[/] no concurrency limit for tag {tag!r}; see 'partita concurrency-limit ls'", highlight=False)
+            print_error(f"no concurrency limit for tag {tag!r}; see 'partita concurrency-limit ls'")
             raise typer.Exit(1)
     console.print(f"Deleted the concurrency limit for tag {tag!r}.", highlight=False)

@@ -13,11 +13,10 @@ from rich.table import Table
 from rich.text import Text
 
 from partita.exceptions import BackendError, ObjectNotFound
-from partita_workbench.cli.render import cache_text, duration_text, state_text, time_text
+from partita_workbench.cli.render import cache_text, duration_text, state_text, time_text, print_error
 
 app = typer.Typer(help="List, inspect and cancel flow runs.", no_args_is_help=True)
 console = Console()
-err_console = Console(stderr=True)
 
 
 def _client():
@@ -31,7 +30,7 @@ def read_run_or_exit(client, flow_run_id: str):
     try:
         return client.read_flow_run(_resolve_id(client, flow_run_id))
     except ObjectNotFound:
-        err_console.print(f"[bold red]Error:[/] no flow run {flow_run_id}; see 'partita flow-run ls'")
+        print_error(f"no flow run {flow_run_id}; see 'partita flow-run ls'")
         raise typer.Exit(1)
 
 
@@ -47,7 +46,7 @@ def _resolve_id(client, run_id: str) -> uuid.UUID:
     if len(matches) == 1:
         return matches[0]
     problem = "no flow run" if not matches else f"{len(matches)} flow runs"
-    err_console.print(f"[bold red]Error:[/] {problem} with an id starting {run_id!r}; see 'partita flow-run ls'")
+    print_error(f"{problem} with an id starting {run_id!r}; see 'partita flow-run ls'")
     raise typer.Exit(1)
 
 
@@ -202,7 +201,7 @@ def logs(
     """Print a flow run's logs (its own and its task runs'), oldest first."""
     number = logging.getLevelName(level.upper())
     if not isinstance(number, int):
-        err_console.print(f"[bold red]Error:[/] unknown level {level!r}; use DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        print_error(f"unknown level {level!r}; use DEBUG, INFO, WARNING, ERROR or CRITICAL")
         raise typer.Exit(2)
     with _client() as client:
         try:
@@ -211,7 +210,7 @@ def logs(
             task_names = {tr.id: tr.name for tr in client.read_task_runs(run_id)}
             records = client.read_logs(flow_run_id=run_id, level=number)
         except (ObjectNotFound, BackendError) as exc:
-            err_console.print(f"[bold red]Error:[/] {exc}")
+            print_error(str(exc))
             raise typer.Exit(1)
     for r in records:
         where = f"Task run {task_names.get(r.task_run_id, r.task_run_id)!r}" if r.task_run_id else f"Flow run {flow_run.name!r}"
@@ -235,10 +234,7 @@ def cancel(flow_run_id: str = typer.Argument(..., help="Flow run id (or a unique
         label = f"flow run {run.name!r} ({run.id})"
         if run.state_type in TERMINAL_STATES or run.state_type is StateType.CANCELLING:
             what = "is already being cancelled" if run.state_type is StateType.CANCELLING else "has already finished"
-            err_console.print(
-                f"[bold red]Error:[/] {label} {what}: it is in state {run.state_type.value} ({run.state_name!r}); "
-                "there is nothing to cancel", highlight=False,
-            )
+            print_error(f"{label} {what}: it is in state {run.state_type.value} ({run.state_name!r}); there is nothing to cancel")
             raise typer.Exit(1)
         result = client.set_flow_run_state(run_id, State(StateType.CANCELLED, "Cancelled", message="cancelled with 'partita flow-run cancel'"))
     state = result.state
@@ -248,7 +244,7 @@ def cancel(flow_run_id: str = typer.Argument(..., help="Flow run id (or a unique
         console.print(f"{label} is CANCELLED (it had not started).", highlight=False)
     else:
         now = f"{state.type.value} ({state.name!r})" if state is not None else "unknown"
-        err_console.print(f"[bold red]Error:[/] {label} could not be cancelled: {result.reason}; it is in state {now}", highlight=False)
+        print_error(f"{label} could not be cancelled: {result.reason}; it is in state {now}")
         raise typer.Exit(1)
 
 

@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 
 from partita.exceptions import UserInputError, ValidationError
+from partita_workbench.cli.render import print_error
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -55,7 +56,7 @@ def _run_states(run_id: str) -> list[tuple[str, str]]:
             flow_run_id = _resolve_id(client, run_id)
             client.read_flow_run(flow_run_id)
         except ObjectNotFound:
-            err_console.print(f"Error: no flow run {run_id}; see 'partita flow-run ls'", markup=False)
+            print_error(f"no flow run {run_id}; see 'partita flow-run ls'")
             raise typer.Exit(2)
         return [(tr.name, tr.state_name or "") for tr in client.read_task_runs(flow_run_id)]
 
@@ -71,7 +72,7 @@ def graph_command(
     from partita_workbench.graphs import FORMATS, graph_document, render
 
     if fmt not in FORMATS:
-        err_console.print(f"Error: unknown format '{fmt}'; use one of {', '.join(FORMATS)}", markup=False)
+        print_error(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
         raise typer.Exit(2)
     try:
         document: dict[str, Any] = graph_document(target)
@@ -79,7 +80,7 @@ def graph_command(
         print_report({target: exc.problems}, to_stderr=True)
         raise typer.Exit(2)
     except UserInputError as exc:
-        err_console.print(f"Error: {exc}", markup=False)
+        print_error(str(exc))
         raise typer.Exit(2)
     states = node_states([t["name"] for t in document["tasks"]], _run_states(run)) if run else None
     drawing = render(document, fmt, states)

@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 
 from partita.exceptions import UserInputError
+from partita_workbench.cli.render import print_error
 
 app = typer.Typer(help="Inspect the task graph of a notebook whose cells are tasks.", no_args_is_help=True)
 console = Console(highlight=False)
@@ -32,7 +33,7 @@ def _analyse(path: str) -> Any:
     try:
         return analyse_notebook(path)
     except UserInputError as exc:
-        err_console.print(f"[bold red]Error:[/] {exc}", markup=True)
+        print_error(str(exc))
         raise typer.Exit(2)
 
 
@@ -81,7 +82,7 @@ def graph_command(
     from partita_workbench.notebooks.cells.document import document_of
 
     if fmt not in FORMATS:
-        err_console.print(f"[bold red]Error:[/] unknown format {fmt!r}; use one of {', '.join(FORMATS)}", markup=True)
+        print_error(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
         raise typer.Exit(2)
     graph = _analyse(notebook)
     document = document_of(graph)
@@ -93,7 +94,7 @@ def graph_command(
         try:
             from partita_workbench.graphs import render
         except ImportError:
-            err_console.print(f"[bold red]Error:[/] format {fmt!r} is not available in this installation; use text or json", markup=True)
+            print_error(f"format {fmt!r} is not available in this installation; use text or json")
             raise typer.Exit(2)
         print(render(document, fmt))
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from rich.console import Console
+from rich.markup import escape
 from rich.text import Text
 
 STATE_STYLES = {
@@ -53,3 +55,17 @@ def cache_text(state: Any) -> str:
         return ""
     reason = (state.state_details or {}).get("cache_miss_reason")
     return f"ran: {reason}" if reason else ""
+
+
+_stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def print_error(message: str, label: str = "Error") -> None:
+    """Print ``Error: message`` on stderr, as one unwrapped line.
+
+    ``message`` is plain text: square brackets in it (paths, parameter
+    values) are shown as they are, never read as Rich markup.  The line is
+    not wrapped at the console width, so it stays whole when stderr is a
+    file or a pipe; a terminal wraps it itself.
+    """
+    _stderr.print(f"[bold red]{escape(label)}:[/] {escape(message)}")

@@ -26,7 +26,7 @@ from rich.live import Live
 from rich.table import Table
 
 from partita.exceptions import PartitaError, TerminationSignal, UserInputError, ValidationError
-from partita_workbench.cli.render import cache_text as _cache_text, duration_text, state_text
+from partita_workbench.cli.render import cache_text as _cache_text, duration_text, state_text, print_error
 
 console = Console()
 err_console = Console(stderr=True)
@@ -185,7 +185,7 @@ def run_command(
         print_report({target: exc.problems}, to_stderr=True)
         raise typer.Exit(2)
     except UserInputError as exc:
-        err_console.print(f"[bold red]Error:[/] {exc}", highlight=False, markup=True)
+        print_error(str(exc))
         raise typer.Exit(2)
 
     live_run = LiveRun()
@@ -209,7 +209,7 @@ def run_command(
                 stop.set()
                 refresher.join()
     except PartitaError as exc:
-        err_console.print(f"[bold red]Error:[/] {exc}", highlight=False)
+        print_error(str(exc))
         raise typer.Exit(1 if live_run.flow_run is not None else 2)
     except (KeyboardInterrupt, TerminationSignal) as exc:
         interrupt = exc
@@ -239,7 +239,7 @@ def run_command(
     if state.is_completed() and state.data and state.data.get("summary"):
         console.print(f"Result: {state.data['summary']}", highlight=False, markup=False)
     if not state.is_completed():
-        err_console.print(f"[bold red]{state.name}:[/] {state.message or 'the run did not complete'}", highlight=False)
+        print_error(state.message or "the run did not complete", label=state.name)
     console.print(f"Inspect it: partita flow-run inspect {flow_run_id}", highlight=False)
     if state.is_cancelled():  # task threads stuck in user code must not keep the process alive
         _exit_now(1)

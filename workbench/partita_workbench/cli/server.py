@@ -7,6 +7,8 @@ import asyncio
 import typer
 from rich.console import Console
 
+from partita_workbench.cli.render import print_error
+
 app = typer.Typer(help="Run the Partita backend server and manage its database.", no_args_is_help=True)
 database_app = typer.Typer(help="Upgrade, downgrade or reset the backend database schema.", no_args_is_help=True)
 app.add_typer(database_app, name="database")
@@ -69,10 +71,10 @@ def _run(action: str, coro_factory, url: str) -> None:
     try:
         asyncio.run(coro_factory(url))
     except DatabaseConfigError as exc:
-        err_console.print(f"[bold red]Error:[/] PARTITA_DATABASE_URL: {exc}")
+        print_error(f"PARTITA_DATABASE_URL: {exc}")
         raise typer.Exit(2) from None
     except (OSError, ConnectionError) as exc:
-        err_console.print(f"[bold red]Error:[/] cannot reach the database {_shown(url)}: {exc}")
+        print_error(f"cannot reach the database {_shown(url)}: {exc}")
         raise typer.Exit(1) from None
     console.print(f"{action} [bold]{_shown(url)}[/]")
 

@@ -20,10 +20,9 @@ from rich.table import Table
 from rich.text import Text
 
 from partita.exceptions import BackendError
-from partita_workbench.cli.render import duration_text, state_text, time_text
+from partita_workbench.cli.render import duration_text, state_text, time_text, print_error
 
 console = Console()
-err_console = Console(stderr=True)
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 POLL_SECONDS = 0.5
 
@@ -149,7 +148,7 @@ def watch(flow_run_id: str = typer.Argument(..., help="Flow run id (or a unique 
         except KeyboardInterrupt:
             raise typer.Exit(130)
         except BackendError as exc:
-            err_console.print(f"[bold red]Error:[/] {exc}")
+            print_error(str(exc))
             raise typer.Exit(1)
         console.print(_summary(client, run_id))
     if view.state != "COMPLETED":
