@@ -10,6 +10,7 @@ from benchmarks.cases import (
     many_flows,
     mapped,
     notebook,
+    quickstart,
     sequential,
     yaml_compile,
 )
@@ -17,7 +18,7 @@ from benchmarks.cases.base import Case, Expected, Metric
 
 ALL: tuple[Case, ...] = tuple(
     module.CASE
-    for module in (import_time, cli_help, sequential, mapped, many_flows, cached, yaml_compile, notebook, api_throughput)
+    for module in (import_time, cli_help, sequential, mapped, many_flows, cached, yaml_compile, quickstart, notebook, api_throughput)
 )
 
 __all__ = ["ALL", "Case", "Expected", "Metric", "select"]

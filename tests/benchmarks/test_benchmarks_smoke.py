@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-CASES = {"import", "cli-help", "sequential", "map", "flows", "cached", "yaml-compile", "notebook", "api-throughput"}
+CASES = {"import", "cli-help", "sequential", "map", "flows", "cached", "yaml-compile", "quickstart", "notebook",
+         "api-throughput"}
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +79,7 @@ def test_sizes_follow_n_scale(smoke: dict[str, Any]) -> None:
 def test_each_case_is_compared_with_its_own_system(smoke: dict[str, Any]) -> None:
     cases = smoke["results"]["cases"]
     assert {name: case["other"] for name, case in cases.items() if case["other"] != "prefect"} == {
-        "yaml-compile": None, "notebook": "papermill", "api-throughput": None}
+        "yaml-compile": None, "quickstart": None, "notebook": "papermill", "api-throughput": None}
     assert set(cases["yaml-compile"]["systems"]) == set(cases["api-throughput"]["systems"]) == {"partita"}
     assert set(cases["sequential"]["systems"]) == {"partita"}  # Prefect left out
     notebook = cases["notebook"]
@@ -95,5 +96,7 @@ def test_each_case_is_compared_with_its_own_system(smoke: dict[str, Any]) -> Non
 def test_new_cases_follow_n_scale(smoke: dict[str, Any]) -> None:
     cases = smoke["results"]["cases"]
     assert (cases["yaml-compile"]["n"], cases["notebook"]["n"], cases["api-throughput"]["n"]) == (10, 40_000, 1)
+    assert cases["quickstart"]["n"] == 1  # one first run and one cached re-run
+    assert cases["quickstart"]["expected_db"] == {"flow_runs": 2, "task_runs": 12, "task_run_states": 36, "cached_states": 6}
     assert cases["api-throughput"]["expected_db"]["flow_runs"] == 8
     assert cases["notebook"]["expected_db"] == {"flow_runs": 3, "task_runs": 11, "task_run_states": 33, "cached_states": 0}

@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from partita_workbench.server.api import api_router
+from partita_workbench.server.api import API_PREFIX, api_router
 from partita_workbench.server.database.engine import Database, create_engine, migrate
 from partita_workbench.server.errors import install_exception_handlers
 from partita_workbench.server.events import EventBroker
@@ -86,7 +86,7 @@ def create_app(
     app.state.settings = settings
     app.state.events = EventBroker()
     app.state.store = ResultStore(settings.resolved_storage())
-    app.include_router(api_router())
+    app.include_router(api_router(), prefix=API_PREFIX)
     install_exception_handlers(app)
     if settings.api_key or settings.api_auth_string:
         app.add_middleware(AuthMiddleware, api_key=settings.api_key, auth_string=settings.api_auth_string)
