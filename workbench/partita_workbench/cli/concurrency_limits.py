@@ -8,14 +8,13 @@ process talking to the same backend); ``delete TAG`` removes the limit.
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from partita.exceptions import ObjectNotFound
-from partita_workbench.cli.render import print_error
+from partita_workbench.cli.render import plain_console, print_error
 
 app = typer.Typer(help="Limit how many task runs with a tag run at once.", no_args_is_help=True)
-console = Console()
+console = plain_console()
 
 
 def _client():
@@ -32,7 +31,7 @@ def create(
     """Create the tag's limit, or change its size."""
     with _client() as client:
         created = client.create_concurrency_limit(tag, limit)
-    console.print(f"Concurrency limit for tag {created.tag!r}: {created.concurrency_limit} task run(s) at once.", highlight=False)
+    console.print(f"Concurrency limit for tag {created.tag!r}: {created.concurrency_limit} task run(s) at once.")
 
 
 @app.command("inspect")
@@ -44,9 +43,9 @@ def inspect(tag: str = typer.Argument(..., help="The tag.")) -> None:
         except ObjectNotFound:
             print_error(f"no concurrency limit for tag {tag!r}; see 'partita concurrency-limit ls'")
             raise typer.Exit(1)
-    console.print(f"Tag {found.tag!r}: {len(found.active_slots)}/{found.concurrency_limit} slots taken", highlight=False)
+    console.print(f"Tag {found.tag!r}: {len(found.active_slots)}/{found.concurrency_limit} slots taken")
     for holder in found.active_slots:
-        console.print(f"  task run {holder}", highlight=False)
+        console.print(f"  task run {holder}")
 
 
 @app.command("ls")
@@ -71,4 +70,4 @@ def delete(tag: str = typer.Argument(..., help="The tag.")) -> None:
         except ObjectNotFound:
             print_error(f"no concurrency limit for tag {tag!r}; see 'partita concurrency-limit ls'")
             raise typer.Exit(1)
-    console.print(f"Deleted the concurrency limit for tag {tag!r}.", highlight=False)
+    console.print(f"Deleted the concurrency limit for tag {tag!r}.")

@@ -7,16 +7,16 @@ import logging
 import uuid
 
 import typer
-from rich.console import Console, Group
+from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
 from partita.exceptions import BackendError, ObjectNotFound
-from partita_workbench.cli.render import cache_text, duration_text, state_text, time_text, print_error
+from partita_workbench.cli.render import cache_text, duration_text, state_text, time_text, print_error, plain_console
 
 app = typer.Typer(help="List, inspect and cancel flow runs.", no_args_is_help=True)
-console = Console()
+console = plain_console()
 
 
 def _client():
@@ -132,9 +132,9 @@ def inspect(
         data = tr.state.data if tr.state else None
         result = ""
         if data:
-            result = f"{data.get('summary', '')}\n[dim]{data.get('storage_key', '')}[/]"
+            result = Text.assemble(f"{data.get('summary', '')}\n", (str(data.get("storage_key", "")), "dim"))
         elif tr.state and tr.state.message:
-            result = f"[red]{tr.state.message}[/]"
+            result = Text(tr.state.message, style="red")
         cells = [_cells_text(_details(tr).get("notebook"))] if with_cells else []
         cache = [cache_text(tr.state) if tr.state else ""] if with_cache else []
         tasks.add_row(tr.name, *cells, state_text(tr.state_type and tr.state_type.value, tr.state_name), *cache, duration_text(tr.total_run_time),
@@ -190,7 +190,7 @@ def _failure_panel(run_name: str, failure: dict) -> Panel:
         grid.add_row("Traceback", Text("\n".join(traceback[-20:])))
     if failure.get("output_notebook"):
         grid.add_row("Executed notebook", str(failure["output_notebook"]))
-    return Panel(grid, title=f"Failure of {run_name}", title_align="left", border_style="red")
+    return Panel(grid, title=Text(f"Failure of {run_name}"), title_align="left", border_style="red")
 
 
 @app.command("logs")
@@ -214,7 +214,7 @@ def logs(
             raise typer.Exit(1)
     for r in records:
         where = f"Task run {task_names.get(r.task_run_id, r.task_run_id)!r}" if r.task_run_id else f"Flow run {flow_run.name!r}"
-        console.print(f"{time_text(r.timestamp)} | {logging.getLevelName(r.level):<7} | {where} - {r.message}", highlight=False, markup=False)
+        console.print(f"{time_text(r.timestamp)} | {logging.getLevelName(r.level):<7} | {where} - {r.message}")
 
 
 @app.command("cancel")
@@ -239,9 +239,9 @@ def cancel(flow_run_id: str = typer.Argument(..., help="Flow run id (or a unique
         result = client.set_flow_run_state(run_id, State(StateType.CANCELLED, "Cancelled", message="cancelled with 'partita flow-run cancel'"))
     state = result.state
     if state is not None and state.type is StateType.CANCELLING:
-        console.print(f"{label} is CANCELLING: the process running it stops it and records CANCELLED.", highlight=False)
+        console.print(f"{label} is CANCELLING: the process running it stops it and records CANCELLED.")
     elif state is not None and state.type is StateType.CANCELLED and result.status.value == "ACCEPT":
-        console.print(f"{label} is CANCELLED (it had not started).", highlight=False)
+        console.print(f"{label} is CANCELLED (it had not started).")
     else:
         now = f"{state.type.value} ({state.name!r})" if state is not None else "unknown"
         print_error(f"{label} could not be cancelled: {result.reason}; it is in state {now}")

@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 
 from partita.exceptions import UserInputError, ValidationError
-from partita_workbench.cli.render import print_error
+from partita_workbench.cli.render import plain_console, print_error
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+console = plain_console(soft_wrap=True)
+err_console = plain_console(stderr=True, soft_wrap=True)
 
 _PRIORITY = ("Crashed", "Failed", "TimedOut", "Cancelled", "Running", "Retrying", "NotReady", "Pending",
              "AwaitingRetry", "Scheduled", "Late", "Paused", "Completed", "Cached", "Skipped")
@@ -85,7 +84,11 @@ def graph_command(
     states = node_states([t["name"] for t in document["tasks"]], _run_states(run)) if run else None
     drawing = render(document, fmt, states)
     if output is not None:
-        output.write_text(drawing, encoding="utf-8")
-        err_console.print(f"Wrote {output}", markup=False)
+        try:
+            output.write_text(drawing, encoding="utf-8")
+        except OSError as exc:
+            print_error(f"cannot write {output}: {exc.strerror or exc}; give -o a path in an existing folder you can write to")
+            raise typer.Exit(1) from None
+        err_console.print(f"Wrote {output}")
     else:
         typer.echo(drawing, nl=False)

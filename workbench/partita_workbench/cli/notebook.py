@@ -15,14 +15,13 @@ import json
 from typing import Any
 
 import typer
-from rich.console import Console
 
 from partita.exceptions import UserInputError
-from partita_workbench.cli.render import print_error
+from partita_workbench.cli.render import plain_console, print_error
 
 app = typer.Typer(help="Inspect the task graph of a notebook whose cells are tasks.", no_args_is_help=True)
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = plain_console()
+err_console = plain_console(stderr=True, soft_wrap=True)
 
 FORMATS = ("text", "json", "mermaid", "dot", "svg")
 
@@ -89,7 +88,7 @@ def graph_command(
     if fmt == "json":
         print(json.dumps(document, indent=2))
     elif fmt == "text":
-        console.print(render_text(document, graph), markup=False, soft_wrap=True)
+        console.print(render_text(document, graph), soft_wrap=True)
     else:
         try:
             from partita_workbench.graphs import render
@@ -105,10 +104,10 @@ def check_command(notebook: str = typer.Argument(..., help="The notebook (.ipynb
     graph = _analyse(notebook)
     if not graph.problems:
         shape = f"{len(graph.tasks)} tasks, {len(graph.edges)} edges" if graph.tasks else "no task cells: it runs whole, with papermill"
-        console.print(f"{notebook}: no problems ({shape})", markup=False, soft_wrap=True)
+        console.print(f"{notebook}: no problems ({shape})", soft_wrap=True)
         return
     for problem in graph.problems:
-        console.print(problem.render(notebook), markup=False, soft_wrap=True)
+        console.print(problem.render(notebook), soft_wrap=True)
     count = len(graph.problems)
-    err_console.print(f"{count} problem{'s' if count != 1 else ''} found in {notebook}", markup=False)
+    err_console.print(f"{count} problem{'s' if count != 1 else ''} found in {notebook}")
     raise typer.Exit(2)

@@ -6,7 +6,6 @@ import datetime as dt
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.text import Text
 
 STATE_STYLES = {
@@ -57,7 +56,18 @@ def cache_text(state: Any) -> str:
     return f"ran: {reason}" if reason else ""
 
 
-_stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+def plain_console(stderr: bool = False, soft_wrap: bool = False) -> Console:
+    """A console that prints text as given: no Rich markup, no highlighting.
+
+    What the command line prints holds user values (task and flow names,
+    parameters, exception messages, paths) in which square brackets are
+    text; styled parts are :class:`rich.text.Text` objects instead of
+    markup.
+    """
+    return Console(stderr=stderr, markup=False, highlight=False, soft_wrap=soft_wrap)
+
+
+_stderr = plain_console(stderr=True, soft_wrap=True)
 
 
 def print_error(message: str, label: str = "Error") -> None:
@@ -68,4 +78,4 @@ def print_error(message: str, label: str = "Error") -> None:
     not wrapped at the console width, so it stays whole when stderr is a
     file or a pipe; a terminal wraps it itself.
     """
-    _stderr.print(f"[bold red]{escape(label)}:[/] {escape(message)}")
+    _stderr.print(Text.assemble((f"{label}:", "bold red"), " ", message))

@@ -21,15 +21,15 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from partita.exceptions import PartitaError, TerminationSignal, UserInputError, ValidationError
-from partita_workbench.cli.render import cache_text as _cache_text, duration_text, state_text, print_error
+from partita_workbench.cli.render import cache_text as _cache_text, duration_text, state_text, print_error, plain_console
 
-console = Console()
-err_console = Console(stderr=True)
+console = plain_console()
+err_console = plain_console(stderr=True, soft_wrap=True)
 
 
 class LiveRun:
@@ -75,7 +75,7 @@ class LiveRun:
     def table(self, final: bool = False) -> Table:
         title = "Task runs"
         if self.flow_run is not None:
-            title = f"Flow run {self.flow_run.name!r} — {self.flow_state.name if self.flow_state else ''}"
+            title = Text(f"Flow run {self.flow_run.name!r} — {self.flow_state.name if self.flow_state else ''}")
         table = Table(title=title, title_justify="left", expand=False)
         table.add_column("Task")
         table.add_column("State")
@@ -229,18 +229,15 @@ def run_command(
         console.print(live_run.table(final=True))
     flow_run_id = state.state_details.get("flow_run_id") or (live_run.flow_run.id if live_run.flow_run else "?")
     name = live_run.flow_run.name if live_run.flow_run else flow.name
-    console.print(
-        f"Flow run [bold]{name}[/] ({flow_run_id}) of flow [bold]{flow.name}[/] finished in state ",
-        state_text(state.type.value, state.name),
-        f" after {duration_text(live_run.duration(elapsed))}.",
-        sep="",
-        highlight=False,
-    )
+    console.print(Text.assemble(
+        "Flow run ", (name, "bold"), f" ({flow_run_id}) of flow ", (flow.name, "bold"), " finished in state ",
+        state_text(state.type.value, state.name), f" after {duration_text(live_run.duration(elapsed))}.",
+    ))
     if state.is_completed() and state.data and state.data.get("summary"):
-        console.print(f"Result: {state.data['summary']}", highlight=False, markup=False)
+        console.print(f"Result: {state.data['summary']}")
     if not state.is_completed():
         print_error(state.message or "the run did not complete", label=state.name)
-    console.print(f"Inspect it: partita flow-run inspect {flow_run_id}", highlight=False)
+    console.print(f"Inspect it: partita flow-run inspect {flow_run_id}")
     if state.is_cancelled():  # task threads stuck in user code must not keep the process alive
         _exit_now(1)
     raise typer.Exit(0 if state.is_completed() else 1)
@@ -268,18 +265,15 @@ def _report_interrupt(live_run: LiveRun, flow: Any, interrupt: BaseException, el
     if live_run.task_runs:
         console.print(live_run.table(final=True))
     if live_run.flow_run is None:
-        err_console.print(f"[bold red]Interrupted[/] ({what}) before the flow run started; nothing was run.", highlight=False)
+        err_console.print(Text.assemble(("Interrupted", "bold red"), f" ({what}) before the flow run started; nothing was run."))
         return
     flow_run = live_run.flow_run
-    err_console.print(
-        f"[bold red]Interrupted[/] ({what}): flow run [bold]{flow_run.name}[/] ({flow_run.id}) of flow "
-        f"[bold]{flow.name}[/] stopped in state ",
-        state_text(state.type.value, state.name) if state is not None else "?",
+    err_console.print(Text.assemble(
+        ("Interrupted", "bold red"), f" ({what}): flow run ", (flow_run.name, "bold"), f" ({flow_run.id}) of flow ",
+        (flow.name, "bold"), " stopped in state ", state_text(state.type.value, state.name) if state is not None else "?",
         f" after {duration_text(live_run.duration(elapsed))}.",
-        sep="",
-        highlight=False,
-    )
-    console.print(f"Inspect it: partita flow-run inspect {flow_run.id}", highlight=False)
+    ))
+    console.print(f"Inspect it: partita flow-run inspect {flow_run.id}")
 
 
 def _exit_now(code: int) -> None:

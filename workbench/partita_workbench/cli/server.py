@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 
 import typer
-from rich.console import Console
+from rich.text import Text
 
-from partita_workbench.cli.render import print_error
+from partita_workbench.cli.render import plain_console, print_error
 
 app = typer.Typer(help="Run the Partita backend server and manage its database.", no_args_is_help=True)
 database_app = typer.Typer(help="Upgrade, downgrade or reset the backend database schema.", no_args_is_help=True)
 app.add_typer(database_app, name="database")
-console = Console()
-err_console = Console(stderr=True)
+console = plain_console()
+err_console = plain_console(stderr=True, soft_wrap=True)
 
 
 @app.command("start")
@@ -33,8 +33,8 @@ def start(
     url = settings.resolved_database_url()
     _check_database(url)  # a bad URL or database: one line, before uvicorn starts
     if workers > 1 and url.startswith("sqlite"):
-        err_console.print("[yellow]Warning:[/] with SQLite, live events ('partita flow-run watch') reach only "
-                          "watchers connected to the worker that recorded them; use PostgreSQL to share them")
+        err_console.print(Text.assemble(("Warning:", "yellow"), " with SQLite, live events ('partita flow-run watch') reach only "
+                                        "watchers connected to the worker that recorded them; use PostgreSQL to share them"))
     run_server(host=host or settings.server_host, port=port or settings.server_port, workers=workers)
 
 
@@ -76,7 +76,7 @@ def _run(action: str, coro_factory, url: str) -> None:
     except (OSError, ConnectionError) as exc:
         print_error(f"cannot reach the database {_shown(url)}: {exc}")
         raise typer.Exit(1) from None
-    console.print(f"{action} [bold]{_shown(url)}[/]")
+    console.print(Text.assemble(f"{action} ", (_shown(url), "bold")))
 
 
 @database_app.command("upgrade")

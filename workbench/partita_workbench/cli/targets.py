@@ -85,8 +85,10 @@ def load_target(
         kernels = options.pop("kernels", None)
         if mode == "cells" or (mode is None and has_task_cells(path)):
             if options:
-                flags = ", ".join(sorted(_NOTEBOOK_FLAGS[k] for k in options))
-                raise InvalidTarget(f"{target}: {flags} apply to papermill mode; in cells mode each task runs on a kernel of the run's pool, without papermill (add --mode papermill to use them)")
+                names = sorted(_NOTEBOOK_FLAGS[k] for k in options)
+                verb, them = ("apply", "them") if len(names) > 1 else ("applies", "it")
+                flags = ", ".join(names)
+                raise InvalidTarget(f"{target}: {flags} {verb} to papermill mode; in cells mode each task runs on a kernel of the run's pool, without papermill (add --mode papermill to use {them})")
             from partita_workbench.notebooks.cells import cells_flow
 
             return cells_flow(path, kernels=kernels)

@@ -13,12 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from partita.exceptions import InvalidTarget
+from partita_workbench.cli.render import plain_console
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+console = plain_console(soft_wrap=True)
+err_console = plain_console(stderr=True, soft_wrap=True)
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -50,17 +50,16 @@ def print_report(problems_by_file: dict[str, list[str]], to_stderr: bool = False
     out = err_console if to_stderr else console
     for path, problems in problems_by_file.items():
         for line in problems:
-            out.print(line, markup=False)
+            out.print(line)
         total += len(problems)
     bad = sum(1 for problems in problems_by_file.values() if problems)
     files = len(problems_by_file)
     if total:
         err_console.print(
             f"{total} problem{'s' if total != 1 else ''} in {bad} of {files} file{'s' if files != 1 else ''}",
-            markup=False,
         )
     else:
-        err_console.print(f"{files} file{'s' if files != 1 else ''} valid", markup=False)
+        err_console.print(f"{files} file{'s' if files != 1 else ''} valid")
     return total
 
 

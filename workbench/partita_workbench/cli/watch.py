@@ -14,15 +14,14 @@ import time
 import uuid
 
 import typer
-from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
 from partita.exceptions import BackendError
-from partita_workbench.cli.render import duration_text, state_text, time_text, print_error
+from partita_workbench.cli.render import duration_text, state_text, time_text, print_error, plain_console
 
-console = Console()
+console = plain_console()
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 POLL_SECONDS = 0.5
 

@@ -209,5 +209,5 @@ def test_papermill_options_on_a_cells_notebook_say_what_cells_mode_does(notebook
     path = str(notebooks_dir / "cells" / "diamond.ipynb")
     refused = run_cli("run", path, "--cell-timeout", "5", env=env)
     assert refused.returncode == 2
-    assert "--cell-timeout apply to papermill mode" in refused.stderr
+    assert "--cell-timeout applies to papermill mode" in refused.stderr and "to use it)" in refused.stderr
     assert "kernel of the run's pool" in refused.stderr and "--mode papermill" in refused.stderr

@@ -1,0 +1,88 @@
+"""What users write is printed as they wrote it: square brackets in names, parameters and messages are text.
+
+Rich reads ``[bold]`` and ``[/x]`` in a string as markup; the command line
+must not, or a user's value restyles the output, vanishes, or (an unmatched
+closing tag) stops the command with a traceback after the run was recorded.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from support.cli import run_cli
+
+MESSAGE = "bad [value] [/x] [bold]kept[/bold] [red]"
+
+FLOWS = f'''
+from partita import flow, task
+
+
+@task(task_run_name="step-{{who}}")
+def step(who: str) -> str:
+    return who
+
+
+@task
+def explode() -> None:
+    raise ValueError({MESSAGE!r})
+
+
+@flow(name="[bold]brackets[/x]")
+def greet(who: str = "[/x]") -> str:
+    return step(who)
+
+
+@flow
+def failing() -> None:
+    explode()
+'''
+
+
+def _write(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    path = tmp_path / "flows.py"
+    path.write_text(FLOWS)
+    return path, {"PARTITA_HOME": str(tmp_path / "home")}
+
+
+def _run_id(stdout: str) -> str:
+    return re.search(r"partita flow-run inspect (\S+)", stdout).group(1)
+
+
+def test_names_and_parameters_with_brackets_are_shown_as_given(tmp_path: Path) -> None:
+    path, env = _write(tmp_path)
+    done = run_cli("run", f"{path}:greet", "-p", "who=[bold]Ada[/bold]", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert "step-[bold]Ada[/bold]" in done.stdout  # the task run's name, in the summary table
+    assert "of flow [bold]brackets[/x] finished in state Completed" in done.stdout
+    run_id = _run_id(done.stdout)
+    inspected = run_cli("flow-run", "inspect", run_id, env=env)
+    assert inspected.returncode == 0, inspected.stderr
+    assert '"who": "[bold]Ada[/bold]"' in inspected.stdout and "step-[bold]Ada[/bold]" in inspected.stdout
+    listed = run_cli("flow-run", "ls", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert "[bold]brackets[/x]" in listed.stdout
+
+
+def test_a_failure_message_with_brackets_is_reported_whole(tmp_path: Path) -> None:
+    path, env = _write(tmp_path)
+    done = run_cli("run", f"{path}:failing", env=env)
+    assert done.returncode == 1
+    assert "MarkupError" not in done.stderr  # the task's traceback is logged, as in Prefect; the CLI's own output is whole
+    assert MESSAGE in done.stdout  # the task's row of the summary
+    assert f"Failed: ValueError: {MESSAGE}" in done.stderr
+    inspected = run_cli("flow-run", "inspect", _run_id(done.stdout), env=env)
+    assert inspected.returncode == 0, inspected.stderr
+    assert MESSAGE in inspected.stdout
+
+
+def test_graph_written_to_a_missing_folder_is_one_error_line(tmp_path: Path) -> None:
+    path, env = _write(tmp_path)
+    target = tmp_path / "no" / "such" / "graph.svg"
+    done = run_cli("graph", f"{path}:greet", "--format", "svg", "-o", str(target), env=env)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"Error: cannot write {target}: No such file or directory; give -o a path in an existing folder you can write to"
+    ]
