@@ -34,3 +34,15 @@ def test_a_negative_limit_is_refused_before_reaching_the_server(tmp_path):
     refused = run_cli("concurrency-limit", "create", "db", "-1", env={"PARTITA_HOME": str(tmp_path / "home")})
     assert refused.returncode == 2
     assert "-1" in refused.stderr
+
+
+def test_a_tag_the_api_refuses_is_explained_and_brackets_are_kept(tmp_path):
+    env = {"PARTITA_HOME": str(tmp_path / "home")}
+    refused = run_cli("concurrency-limit", "create", "[/x]", "2", env=env)
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == "Error: tag '[/x]': a tag is 1 to 255 characters, none of them / % & > or <; choose another tag"
+    created = run_cli("concurrency-limit", "create", "[red]gpu", "2", env=env)
+    assert created.returncode == 0, created.stderr
+    assert "Concurrency limit for tag '[red]gpu': 2 task run(s) at once." in created.stdout
+    listed = run_cli("concurrency-limit", "ls", env=env)
+    assert "[red]gpu" in listed.stdout

@@ -29,6 +29,14 @@ def create(
     limit: int = typer.Argument(..., min=0, max=10_000, help="How many task runs with the tag may run at once."),
 ) -> None:
     """Create the tag's limit, or change its size."""
+    from partita.client.resource_schemas import TagConcurrencyLimitCreate
+    from pydantic import ValidationError
+
+    try:
+        TagConcurrencyLimitCreate(tag=tag, concurrency_limit=limit)
+    except ValidationError:
+        print_error(f"tag {tag!r}: a tag is 1 to 255 characters, none of them / % & > or <; choose another tag")
+        raise typer.Exit(2) from None
     with _client() as client:
         created = client.create_concurrency_limit(tag, limit)
     console.print(f"Concurrency limit for tag {created.tag!r}: {created.concurrency_limit} task run(s) at once.")
