@@ -126,7 +126,10 @@ def run_once(case: Case, system: System, n: int, timeout: float) -> dict[str, An
         if case.expected is not None and system.database and run["status"] != UNSUPPORTED:
             run["db"] = count_runs(home / system.database)
         if run["status"] == FAILED:
-            run["stderr_tail"] = "\n".join(stderr.splitlines()[-25:])
+            lines = [line for line in stderr.splitlines() if line.strip()]
+            run["stderr_tail"] = "\n".join(lines[-25:])
+            if lines:  # what the workload said last, usually why it failed; the JSON keeps 25 lines
+                run["problem"] += f" ({lines[-1].strip()[:200]})"
         return run
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -23,10 +23,18 @@ from workload_support import emit, emit_unsupported, parse_args, timed
 QUICKSTART = Path(__file__).resolve().parents[2] / "notebooks" / "quickstart"
 
 
-def _run(cli: Path, pipeline: Path) -> None:
-    done = subprocess.run([str(cli), "run", str(pipeline), "-p", "who=Ada"], capture_output=True, text=True, timeout=900)
+TIMEOUT_S = 300  # one `partita run`; the harness's --timeout bounds the whole workload
+
+
+def _run(cli: Path, pipeline: Path, which: str) -> None:
+    argv = [str(cli), "run", str(pipeline), "-p", "who=Ada"]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise SystemExit(f"the {which} did not finish in {TIMEOUT_S} s") from None
     if done.returncode != 0:
-        raise SystemExit(f"partita run exited {done.returncode}:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+        last = (done.stderr.strip().splitlines() or ["(no output on stderr)"])[-1]
+        raise SystemExit(f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}\nthe {which} exited {done.returncode}: {last}")
 
 
 def _latest_run_cached(database: Path) -> tuple[int, int]:
@@ -51,14 +59,15 @@ def main() -> None:
 
     cli = Path(sys.executable).parent / "partita"
     database = Path(os.environ["PARTITA_HOME"]) / "partita.db"
-    with tempfile.TemporaryDirectory() as folder:
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=database.parent) as folder:  # inside the run's home: removed with it
         project = Path(folder) / "quickstart"
         shutil.copytree(QUICKSTART, project, ignore=shutil.ignore_patterns("__pycache__", "output_*"))
         pipeline = project / "pipeline.yaml"
-        first_s, _ = timed(_run, cli, pipeline)
+        first_s, _ = timed(_run, cli, pipeline, "first run")
         reruns, all_cached = [], True
-        for _ in range(args.n):
-            wall, _ = timed(_run, cli, pipeline)
+        for i in range(args.n):
+            wall, _ = timed(_run, cli, pipeline, f"re-run {i + 1}")
             reruns.append(wall)
             total, cached = _latest_run_cached(database)
             all_cached = all_cached and total > 0 and cached == total
