@@ -1,7 +1,8 @@
 """Flows whose first task sleeps in one long call (it cannot be stopped from outside) and a task that needs it.
 
 ``sleepy`` is interrupted by signals (test_interrupts); ``cancellable``, with
-an ``on_cancellation`` hook, is cancelled through the API (test_cancel).
+an ``on_cancellation`` hook, is cancelled through the API (test_cancel), and so
+is ``dozing``, which calls the sleeping task in the flow's own thread.
 """
 
 import time
@@ -32,3 +33,8 @@ def report(flow, flow_run, state) -> None:
 
 
 cancellable = sleepy.with_options(name="cancellable", on_cancellation=[report])
+
+
+@flow
+def dozing() -> float:
+    return nap(60)

@@ -80,6 +80,22 @@ def test_cancelling_a_python_flow_stops_it_and_records_cancelled(any_backend, tm
 
 
 @pytest.mark.timeout(240)
+@pytest.mark.parametrize("any_backend", ["embedded-sqlite"], indirect=True)
+def test_cancelling_a_flow_stuck_in_its_own_thread_ends_the_process(any_backend):
+    env = any_backend.env
+    proc = start_cli("run", "sleepy.py:dozing", env=env, cwd=DATA / "interrupts")
+    run = _wait_running(proc, {"nap"})
+    assert _cancel(run.id, env).returncode == 0
+    out, waited = _finish(proc)
+    assert waited < 10, f"took {waited:.1f} s to stop (the flow's own thread sleeps 60 s in the task)"
+    assert proc.returncode == 1, out
+    assert "finished in state Cancelled" in out and "Inspect it: partita flow-run inspect" in out
+    assert out.count("finished in state") == 1
+    assert shared_sync_client().read_flow_run(run.id).state_type is StateType.CANCELLED
+    assert _task_states(run.id)["nap"][0] == "CANCELLED"
+
+
+@pytest.mark.timeout(240)
 @pytest.mark.parametrize("any_backend", ["embedded-sqlite", "http-postgresql"], indirect=True)
 def test_cancelling_stops_shell_commands_and_kernels(any_backend, tmp_path):
     work = tmp_path / "work"

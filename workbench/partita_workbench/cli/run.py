@@ -189,12 +189,16 @@ def run_command(
         raise typer.Exit(2)
 
     live_run = LiveRun()
-    unsubscribe = events.subscribe(live_run.on_event)
     started = time.perf_counter()
+    finished = threading.Event()
+    watchdog = _CancelledRunWatchdog(live_run, flow, started, finished)
+    unsubscribe = events.subscribe(live_run.on_event)
+    unsubscribe_watchdog = events.subscribe(watchdog.on_event)
     interrupt: BaseException | None = None
     restore = _signals_interrupt()
     try:
         with Live(live_run.table(), console=console, refresh_per_second=8, transient=True, redirect_stderr=True) as live:
+            watchdog.live = live
             stop = threading.Event()
 
             def refresh() -> None:
@@ -203,6 +207,7 @@ def run_command(
 
             refresher = threading.Thread(target=refresh, daemon=True)
             refresher.start()
+            watchdog.stop_refresh = stop
             try:
                 state = _call(flow, parameters)
             finally:
@@ -215,6 +220,9 @@ def run_command(
         interrupt = exc
     finally:
         unsubscribe()
+        unsubscribe_watchdog()
+        if not watchdog.claim_report():  # the watchdog reported the cancelled run and is ending the process
+            threading.Event().wait()
     if interrupt is not None:
         from partita.engine.interrupts import deferred_signals
 
@@ -223,8 +231,14 @@ def run_command(
         restore()
         _exit_now(143 if isinstance(interrupt, TerminationSignal) else 130)
     restore()
-    elapsed = time.perf_counter() - started
+    _report_end(live_run, flow, state, time.perf_counter() - started)
+    if state.is_cancelled():  # task threads stuck in user code must not keep the process alive
+        _exit_now(1)
+    raise typer.Exit(0 if state.is_completed() else 1)
 
+
+def _report_end(live_run: LiveRun, flow: Any, state: Any, elapsed: float) -> None:
+    """The summary table, the final state line, the failure message and where to look."""
     if live_run.task_runs:
         console.print(live_run.table(final=True))
     flow_run_id = state.state_details.get("flow_run_id") or (live_run.flow_run.id if live_run.flow_run else "?")
@@ -238,9 +252,58 @@ def run_command(
     if not state.is_completed():
         print_error(state.message or "the run did not complete", label=state.name)
     console.print(f"Inspect it: partita flow-run inspect {flow_run_id}")
-    if state.is_cancelled():  # task threads stuck in user code must not keep the process alive
-        _exit_now(1)
-    raise typer.Exit(0 if state.is_completed() else 1)
+
+
+CANCELLED_RUN_GRACE_S = 2.0
+"""How long ``partita run`` lets the flow's own thread stop after its run was cancelled from outside."""
+
+
+class _CancelledRunWatchdog:
+    """Ends ``partita run`` once its flow run is recorded CANCELLED, even if the flow's thread is stuck.
+
+    A flow cancelled from outside (``partita flow-run cancel``) is recorded
+    CANCELLED by the process's cancellation watcher, and the flow's own code
+    is told to stop at its next Python instruction. Code blocked in one long
+    call (``time.sleep``, a C extension) does not get there; after
+    :data:`CANCELLED_RUN_GRACE_S` seconds the watchdog prints the report and
+    ends the process (exit code 1) without waiting for it, as the documentation
+    of cancelling says.
+    """
+
+    def __init__(self, live_run: LiveRun, flow: Any, started: float, finished: threading.Event) -> None:
+        self.live_run, self.flow, self.started, self.finished = live_run, flow, started, finished
+        self.live: Any = None
+        self.stop_refresh: threading.Event | None = None
+        self._lock = threading.Lock()
+        self._reported = False
+        self._armed = False
+
+    def on_event(self, kind: str, run: Any, state: Any) -> None:
+        if kind != "flow_run" or self._armed or state.type.value != "CANCELLED":
+            return
+        if self.live_run.root_id is not None and run.id != self.live_run.root_id:
+            return
+        self._armed = True
+        threading.Thread(target=self._watch, args=(state,), name="partita-cancelled-run", daemon=True).start()
+
+    def claim_report(self) -> bool:
+        """True for the one caller that prints the end of the run."""
+        with self._lock:
+            if self._reported:
+                return False
+            self._reported = True
+            self.finished.set()
+            return True
+
+    def _watch(self, state: Any) -> None:
+        if self.finished.wait(CANCELLED_RUN_GRACE_S) or not self.claim_report():
+            return
+        if self.stop_refresh is not None:
+            self.stop_refresh.set()
+        if self.live is not None:
+            self.live.stop()
+        _report_end(self.live_run, self.flow, state, time.perf_counter() - self.started)
+        _exit_now(1, force=True)
 
 
 def _signals_interrupt() -> Any:
@@ -276,18 +339,20 @@ def _report_interrupt(live_run: LiveRun, flow: Any, interrupt: BaseException, el
     console.print(f"Inspect it: partita flow-run inspect {flow_run.id}")
 
 
-def _exit_now(code: int) -> None:
+def _exit_now(code: int, force: bool = False) -> None:
     """Exit with ``code``, without waiting for task threads still stuck in user code.
 
     Everything of the run is recorded by then (the engine flushed it); only
     threads that cannot be stopped (a Python task in ``time.sleep``) are left.
+    ``force``: end the process even if only the main thread is busy (called
+    from another thread, where raising cannot exit).
     """
     import os
     import sys
 
     main = threading.main_thread()
     stuck = [t for t in threading.enumerate() if t is not main and not t.daemon and t.is_alive()]
-    if not stuck:
+    if not stuck and not force:
         raise typer.Exit(code)
     from partita.engine.recorder import flush_all
 
