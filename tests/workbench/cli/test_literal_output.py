@@ -86,3 +86,17 @@ def test_graph_written_to_a_missing_folder_is_one_error_line(tmp_path: Path) -> 
     assert done.stderr.strip().splitlines() == [
         f"Error: cannot write {target}: No such file or directory; give -o a path in an existing folder you can write to"
     ]
+
+
+def test_ls_shows_whole_ids_at_80_columns_and_an_ambiguous_prefix_lists_the_runs(tmp_path: Path) -> None:
+    path, env = _write(tmp_path)
+    ids = [_run_id(run_cli("run", f"{path}:greet", env=env).stdout) for _ in range(2)]
+    listed = run_cli("flow-run", "ls", env={**env, "COLUMNS": "80"})
+    assert listed.returncode == 0, listed.stderr
+    assert all(run_id in listed.stdout for run_id in ids), listed.stdout
+    common = next(i for i in range(len(ids[0])) if ids[0][i] != ids[1][i])
+    prefix = ids[0][:common]
+    ambiguous = run_cli("flow-run", "inspect", prefix, env=env)
+    assert ambiguous.returncode == 1
+    assert ambiguous.stderr.startswith(f"Error: 2 flow runs have an id starting {prefix!r} (")
+    assert all(run_id in ambiguous.stderr for run_id in ids) and "give more of the id" in ambiguous.stderr

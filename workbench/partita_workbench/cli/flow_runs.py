@@ -45,8 +45,11 @@ def _resolve_id(client, run_id: str) -> uuid.UUID:
     matches = [r.id for r in client.read_flow_runs(FlowRunFilter(limit=10_000)) if str(r.id).startswith(run_id)]
     if len(matches) == 1:
         return matches[0]
-    problem = "no flow run" if not matches else f"{len(matches)} flow runs"
-    print_error(f"{problem} with an id starting {run_id!r}; see 'partita flow-run ls'")
+    if not matches:
+        print_error(f"no flow run with an id starting {run_id!r}; see 'partita flow-run ls'")
+    else:
+        shown = ", ".join(str(m) for m in matches[:5]) + (f" and {len(matches) - 5} more" if len(matches) > 5 else "")
+        print_error(f"{len(matches)} flow runs have an id starting {run_id!r} ({shown}); give more of the id")
     raise typer.Exit(1)
 
 
@@ -58,7 +61,8 @@ def ls(limit: int = typer.Option(20, min=1, help="How many runs to show, newest 
     with _client() as client:
         runs = client.read_flow_runs(FlowRunFilter(limit=limit))
     table = Table(title="Flow runs", title_justify="left")
-    for col in ("ID", "Flow", "Name", "State", "Started", "Duration"):
+    table.add_column("ID", no_wrap=True, min_width=36)  # whole, to be copied into inspect, logs or cancel
+    for col in ("Flow", "Name", "State", "Started", "Duration"):
         table.add_column(col, justify="right" if col == "Duration" else "left")
     for r in runs:
         table.add_row(str(r.id), r.flow_name or "-", r.name, state_text(r.state_type and r.state_type.value, r.state_name),
