@@ -295,7 +295,12 @@ class SyncPartitaClient(ClientLogic):
             except httpx.TransportError as exc:
                 delay = _should_retry(None, attempt)
                 if delay is None:
-                    raise BackendError(f"cannot reach the Partita backend at {self.api_url}: {exc}") from exc
+                    raise BackendError(
+                        f"cannot reach the Partita backend at {self.api_url} ({str(exc).rstrip('.')}); "
+                        + ("set PARTITA_API_URL to http://HOST:PORT/api" if isinstance(exc, httpx.UnsupportedProtocol)
+                           else "start it with `partita server start` or fix PARTITA_API_URL")
+                        + ", or unset PARTITA_API_URL for the embedded backend"
+                    ) from exc
             else:
                 delay = _should_retry(response, attempt)
                 if delay is None:
@@ -336,7 +341,12 @@ class PartitaClient(ClientLogic):
             except httpx.TransportError as exc:
                 delay = _should_retry(None, attempt)
                 if delay is None:
-                    raise BackendError(f"cannot reach the Partita backend at {self.api_url}: {exc}") from exc
+                    raise BackendError(
+                        f"cannot reach the Partita backend at {self.api_url} ({str(exc).rstrip('.')}); "
+                        + ("set PARTITA_API_URL to http://HOST:PORT/api" if isinstance(exc, httpx.UnsupportedProtocol)
+                           else "start it with `partita server start` or fix PARTITA_API_URL")
+                        + ", or unset PARTITA_API_URL for the embedded backend"
+                    ) from exc
             else:
                 delay = _should_retry(response, attempt)
                 if delay is None:

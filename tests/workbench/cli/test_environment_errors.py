@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -23,14 +24,18 @@ def _one_error(result, *needles: str) -> None:
 @pytest.mark.parametrize(
     ("env", "needles"),
     [
-        ({"PARTITA_API_URL": "notaurl"}, ["notaurl", "http"]),
-        ({"PARTITA_API_URL": "http://127.0.0.1:1/api"}, ["cannot reach the Partita backend"]),
+        ({"PARTITA_API_URL": "notaurl"},
+         ["PARTITA_API_URL='notaurl' is not an http(s) URL", "set it to http://HOST:PORT/api"]),
+        ({"PARTITA_API_URL": "http://127.0.0.1:1/api"},
+         ["cannot reach the Partita backend at PARTITA_API_URL='http://127.0.0.1:1/api'", "partita server start"]),
         ({"PARTITA_DATABASE_URL": "garbage"}, ["PARTITA_DATABASE_URL='garbage' is not a database URL"]),
         ({"PARTITA_DATABASE_URL": "mysql://u@h/db"}, ["unsupported database URL driver 'mysql'"]),
         ({"PARTITA_DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:5432/partita_no_such_db"},
          ['database "partita_no_such_db" does not exist']),
         ({"PARTITA_RECORDER_INTERVAL": "abc"}, ["PARTITA_RECORDER_INTERVAL='abc'"]),
         ({"PARTITA_LOGGING_LEVEL": "bogus"}, ["PARTITA_LOGGING_LEVEL='bogus'", "DEBUG, INFO"]),
+        ({"PARTITA_DATABASE_URL": "postgresql+asyncpg://u@127.0.0.1:1/db"},
+         ["cannot reach the database postgresql+asyncpg://u@127.0.0.1:1/db", "check PARTITA_DATABASE_URL"]),
     ],
 )
 def test_bad_settings_give_one_line(tmp_path: Path, env: dict[str, str], needles: list[str]) -> None:
@@ -47,6 +52,76 @@ def test_home_that_is_a_file(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.write_text("not a folder")
     _one_error(run_cli("flow-run", "ls", env={"PARTITA_HOME": str(home)}, timeout=60), "is a file, not a folder")
+
+
+def test_home_below_a_file(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("not a folder")
+    home = tmp_path / "afile" / "sub"
+    result = run_cli("flow-run", "ls", env={"PARTITA_HOME": str(home)}, timeout=60)
+    _one_error(result, f"PARTITA_HOME='{home}'", f"{tmp_path / 'afile'} is a file, not a folder",
+               "point PARTITA_HOME at a folder")
+
+
+def test_result_storage_that_is_a_file(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "storage").write_text("not a folder")
+    result = run_cli("run", str(PIPELINE), env={"PARTITA_HOME": str(home)}, timeout=60)
+    _one_error(result, f"PARTITA_HOME='{home}'", f"{home / 'storage'} is a file where a folder is needed")
+    (tmp_path / "afile").write_text("not a folder")
+    storage = tmp_path / "afile" / "results"
+    result = run_cli("run", str(PIPELINE), env={"PARTITA_HOME": str(tmp_path / "home2"),
+                                                "PARTITA_RESULT_STORAGE": str(storage)}, timeout=60)
+    _one_error(result, f"PARTITA_RESULT_STORAGE='{storage}'", f"{tmp_path / 'afile'} is a file, not a folder")
+
+
+def test_database_file_below_a_file(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("not a folder")
+    url = f"sqlite+aiosqlite:///{tmp_path}/afile/x.db"
+    result = run_cli("flow-run", "ls", env={"PARTITA_HOME": str(tmp_path / "home"), "PARTITA_DATABASE_URL": url},
+                     timeout=60)
+    _one_error(result, f"PARTITA_DATABASE_URL='{url}'", f"the folder of the database file {tmp_path / 'afile'} "
+               "cannot be created", "point PARTITA_DATABASE_URL at a file in another folder")
+
+
+@pytest.mark.parametrize("command", [("flow-run", "ls"), ("server", "database", "upgrade"),
+                                     ("server", "start", "--port", "FREE")])
+def test_postgresql_without_asyncpg(tmp_path: Path, command: tuple[str, ...]) -> None:
+    blocker = tmp_path / "no-asyncpg" / "asyncpg"  # first on sys.path: `import asyncpg` fails as when not installed
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text('raise ModuleNotFoundError("No module named \'asyncpg\'", name="asyncpg")\n')
+    env = {"PARTITA_HOME": str(tmp_path / "home"), "PARTITA_DATABASE_URL": "postgresql+asyncpg://u@127.0.0.1:1/db",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(blocker.parent), os.environ.get("PYTHONPATH")]))}
+    result = run_cli(*(str(free_port()) if arg == "FREE" else arg for arg in command), env=env, timeout=60)
+    _one_error(result, "PARTITA_DATABASE_URL='postgresql+asyncpg://u@127.0.0.1:1/db'",
+               "PostgreSQL needs the 'postgres' extra", "pip install 'partita[postgres]'")
+
+
+def test_the_sdk_error_for_an_unreachable_backend_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from partita.client import orchestration
+    from partita.exceptions import BackendError
+
+    monkeypatch.setattr(orchestration, "RETRY_DELAYS", ())
+    with pytest.raises(BackendError, match=r"notaurl/api .*set PARTITA_API_URL to http://HOST:PORT/api"):
+        orchestration.SyncPartitaClient("notaurl").hello()
+    with pytest.raises(BackendError, match=r"127.0.0.1:1/api .*partita server start.*PARTITA_API_URL"):
+        orchestration.SyncPartitaClient("http://127.0.0.1:1").hello()
+
+
+def test_a_wrong_api_key_is_said_to_be_rejected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PARTITA_SERVER_API_KEY", "the-right-key")
+    server = Server(tmp_path / "server-home").start()
+    try:
+        env = {"PARTITA_HOME": str(tmp_path / "home"), "PARTITA_API_URL": server.url}
+        wrong = run_cli("flow-run", "ls", env={**env, "PARTITA_API_KEY": "a-wrong-key"}, timeout=60)
+        _one_error(wrong, "401", "the API key was rejected: PARTITA_API_KEY does not match the server's "
+                   "PARTITA_SERVER_API_KEY")
+        missing = run_cli("flow-run", "ls", env={**env, "PARTITA_API_KEY": ""}, timeout=60)
+        _one_error(missing, "401", "authentication required: send PARTITA_API_KEY")
+        right = run_cli("flow-run", "ls", env={**env, "PARTITA_API_KEY": "the-right-key"}, timeout=60)
+        assert right.returncode == 0, right.stderr
+    finally:
+        server.stop()
 
 
 def test_corrupt_database_file(tmp_path: Path) -> None:

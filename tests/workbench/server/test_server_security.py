@@ -62,6 +62,35 @@ async def test_basic_auth_string(sqlite_url, tmp_path):
             assert (await http.get("/api/version")).status_code == 401
 
 
+async def test_missing_credentials_are_told_from_wrong_ones(sqlite_url, tmp_path):
+    both = create_app(sqlite_url, ServerSettings(api_key=KEY, api_auth_string="ada:lovelace", storage=tmp_path / "a"))
+    basic_only = create_app(sqlite_url, ServerSettings(api_auth_string="ada:lovelace", storage=tmp_path / "b"))
+    key_only = create_app(sqlite_url, ServerSettings(api_key=KEY, storage=tmp_path / "c"))
+    wrong_pair = "Basic " + base64.b64encode(b"ada:babbage").decode()
+    expected = {
+        (both, None): "authentication required: send PARTITA_API_KEY as 'Authorization: Bearer <key>' "
+                      "or PARTITA_API_AUTH_STRING as basic auth",
+        (both, "Bearer wrong"): "the API key was rejected: PARTITA_API_KEY does not match the server's "
+                                "PARTITA_SERVER_API_KEY",
+        (both, wrong_pair): "the user and password were rejected: PARTITA_API_AUTH_STRING does not match the "
+                            "server's PARTITA_SERVER_API_AUTH_STRING",
+        (both, "Basic %%%"): "the basic auth credentials are malformed: set PARTITA_API_AUTH_STRING to 'user:password'",
+        (key_only, "Bearer "): "authentication required: send PARTITA_API_KEY as 'Authorization: Bearer <key>'",
+        (key_only, "Token abc"): "authentication required: send PARTITA_API_KEY as 'Authorization: Bearer <key>'",
+        (key_only, wrong_pair): "this server takes an API key, not a user and password: set PARTITA_API_KEY to the "
+                                "server's PARTITA_SERVER_API_KEY",
+        (basic_only, None): "authentication required: send PARTITA_API_AUTH_STRING as basic auth",
+        (basic_only, f"Bearer {KEY}"): "this server takes no API key but a user and password: unset PARTITA_API_KEY "
+                                       "and set PARTITA_API_AUTH_STRING to the server's PARTITA_SERVER_API_AUTH_STRING",
+    }
+    for (app, authorization), detail in expected.items():
+        async with app.router.lifespan_context(app):
+            async with await _client(app) as http:
+                headers = {"Authorization": authorization} if authorization is not None else {}
+                response = await http.get("/api/version", headers=headers)
+                assert (response.status_code, response.json()["detail"]) == (401, detail), authorization
+
+
 async def test_cors_allows_only_listed_origins(sqlite_url, tmp_path):
     app = create_app(sqlite_url, ServerSettings(cors_allowed_origins="http://lab.example:8888", storage=tmp_path))
     async with app.router.lifespan_context(app):

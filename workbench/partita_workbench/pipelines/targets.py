@@ -8,6 +8,10 @@ Two spellings are accepted:
   loaded under a module name derived from its absolute path.
 
 ``function`` may be a dotted attribute path (``module:Class.method``).
+
+The same lookup finds the flow of ``partita run path/to/file.py:flow_name``
+(which passes the file's absolute path); a missing name is then reported as a
+missing flow, with the flows the file defines.
 """
 
 from __future__ import annotations
@@ -77,7 +81,7 @@ def _load_file(path: Path) -> ModuleType:
 _RESOLVED: dict[tuple[str, str], Callable[..., Any]] = {}
 
 
-def resolve_callable(reference: str, folder: Path) -> Callable[..., Any]:
+def resolve_callable(reference: str, folder: Path, *, kind: str | None = None) -> Callable[..., Any]:
     """Import the callable named by a ``python:`` value (remembered per reference and folder).
 
     A module is imported once per process (Python's own rule); so the
@@ -88,6 +92,11 @@ def resolve_callable(reference: str, folder: Path) -> Callable[..., Any]:
         reference: ``"module:function"`` or ``"file.py:function"``.
         folder: the pipeline's folder; put first on ``sys.path`` and used to
             resolve relative file paths.
+        kind: what is looked for, ``"function"`` or ``"flow"``; it words
+            the error for a missing name (a missing flow lists the flows of
+            the module). ``None``: a flow when ``reference`` names a file by
+            its absolute path (as ``partita run file.py:flow_name`` does),
+            else a function.
 
     Returns:
         The callable object.
@@ -100,12 +109,12 @@ def resolve_callable(reference: str, folder: Path) -> Callable[..., Any]:
     remembered = _RESOLVED.get((reference, str(folder)))
     if remembered is not None:
         return remembered
-    target = _resolve(reference, folder)
+    target = _resolve(reference, folder, kind)
     _RESOLVED[(reference, str(folder))] = target
     return target
 
 
-def _resolve(reference: str, folder: Path) -> Callable[..., Any]:
+def _resolve(reference: str, folder: Path, kind: str | None) -> Callable[..., Any]:
     module_part, sep, attr_path = reference.partition(":")
     if not sep or not module_part.strip() or not attr_path.strip():
         raise InvalidTarget(
@@ -131,14 +140,28 @@ def _resolve(reference: str, folder: Path) -> Callable[..., Any]:
             f"cannot import '{module_part}': {type(exc).__name__}: {exc}"
         ) from exc
 
+    if kind is None:
+        kind = "flow" if module_part.endswith(".py") and Path(module_part).is_absolute() else "function"
     target: Any = module
     for attr in attr_path.split("."):
         try:
             target = getattr(target, attr)
         except AttributeError:
+            if kind == "flow" and target is module:
+                raise InvalidTarget(_no_flow(module_part, attr_path, module)) from None
             names = [n for n in dir(target) if not n.startswith("_")]
             hint = did_you_mean(attr, names)
             raise InvalidTarget(f"'{module_part}' has no attribute '{attr_path}'{hint}") from None
     if not callable(target):
         raise InvalidTarget(f"'{reference}' is not callable (it is a {type(target).__name__})")
     return target
+
+
+def _no_flow(module_part: str, name: str, module: ModuleType) -> str:
+    """``'file.py' has no flow 'name'``, with a did-you-mean and the flows the module holds."""
+    from partita.flows import Flow
+
+    flows = sorted(n for n, value in vars(module).items() if not n.startswith("_") and isinstance(value, Flow))
+    if not flows:
+        return f"'{module_part}' has no flow '{name}' and defines no flows; decorate a function in it with @flow"
+    return f"'{module_part}' has no flow '{name}'; flows in it: {', '.join(flows)}{did_you_mean(name, flows)}"

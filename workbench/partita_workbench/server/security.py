@@ -3,7 +3,8 @@
 With ``PARTITA_SERVER_API_KEY`` set, every request but the health check must
 carry ``Authorization: Bearer <key>``; with ``PARTITA_SERVER_API_AUTH_STRING``
 (``user:password``), HTTP basic auth with that pair (either is enough when
-both are set). Anything else is answered 401 before reaching a route.
+both are set). Anything else is answered 401 before reaching a route; the
+answer says whether credentials were missing or rejected (a wrong key).
 Keys are compared in constant time.
 
 Bodies larger than ``PARTITA_SERVER_MAX_BODY_BYTES`` are refused with 413,
@@ -53,36 +54,51 @@ class AuthMiddleware:
         self.api_key = api_key.encode() if api_key else None
         self.basic = base64.b64encode(auth_string.encode()) if auth_string else None
 
-    def _allowed(self, scope: Scope) -> bool:
+    def _refusal(self, scope: Scope) -> str | None:
+        """Why the request is refused (the 401 detail), or ``None`` when its credentials are right.
+
+        Missing credentials, credentials of a kind this server does not take,
+        and wrong ones (a key or password that does not match) are told apart.
+        """
         header = _header(scope, b"authorization") or b""
         scheme, _, credentials = header.partition(b" ")
-        credentials = credentials.strip()
-        if self.api_key is not None and scheme.lower() == b"bearer":
+        scheme, credentials = scheme.lower(), credentials.strip()
+        if not credentials or scheme not in (b"bearer", b"basic"):
+            accepted = []
+            if self.api_key is not None:
+                accepted.append("PARTITA_API_KEY as 'Authorization: Bearer <key>'")
+            if self.basic is not None:
+                accepted.append("PARTITA_API_AUTH_STRING as basic auth")
+            return "authentication required: send " + " or ".join(accepted)
+        if scheme == b"bearer":
+            if self.api_key is None:
+                return ("this server takes no API key but a user and password: unset PARTITA_API_KEY and set "
+                        "PARTITA_API_AUTH_STRING to the server's PARTITA_SERVER_API_AUTH_STRING")
             if hmac.compare_digest(credentials, self.api_key):
-                return True
-        if self.basic is not None and scheme.lower() == b"basic":
-            try:
-                normalised = base64.b64encode(base64.b64decode(credentials, validate=True))
-            except (binascii.Error, ValueError):
-                return False
-            return hmac.compare_digest(normalised, self.basic)
-        return False
+                return None
+            return "the API key was rejected: PARTITA_API_KEY does not match the server's PARTITA_SERVER_API_KEY"
+        if self.basic is None:
+            return ("this server takes an API key, not a user and password: set PARTITA_API_KEY to the server's "
+                    "PARTITA_SERVER_API_KEY")
+        try:
+            normalised = base64.b64encode(base64.b64decode(credentials, validate=True))
+        except (binascii.Error, ValueError):
+            return "the basic auth credentials are malformed: set PARTITA_API_AUTH_STRING to 'user:password'"
+        if hmac.compare_digest(normalised, self.basic):
+            return None
+        return ("the user and password were rejected: PARTITA_API_AUTH_STRING does not match the server's "
+                "PARTITA_SERVER_API_AUTH_STRING")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS or scope.get("method") == "OPTIONS":
             await self.app(scope, receive, send)
             return
-        if self._allowed(scope):
+        refusal = self._refusal(scope)
+        if refusal is None:
             await self.app(scope, receive, send)
             return
         challenge = [(b"www-authenticate", b'Bearer realm="partita"' if self.api_key else b'Basic realm="partita"')]
-        await _reply(
-            send,
-            401,
-            "authentication required: send PARTITA_API_KEY as 'Authorization: Bearer <key>'"
-            + (" or PARTITA_API_AUTH_STRING as basic auth" if self.basic is not None else ""),
-            challenge,
-        )
+        await _reply(send, 401, refusal, challenge)
 
 
 class _TooLarge(Exception):
