@@ -203,9 +203,13 @@ class ClientLogic(ResourceCalls):
         return [s.LogModel.model_validate(r) for r in self._check(response).json()]
 
 
-def _should_retry(response: httpx.Response | None, attempt: int) -> float | None:
-    """Delay before the next try, or ``None`` to stop (shared by both drivers)."""
-    if attempt >= len(RETRY_DELAYS):
+def _should_retry(response: httpx.Response | None, attempt: int, error: BaseException | None = None) -> float | None:
+    """Delay before the next try, or ``None`` to stop (shared by both drivers).
+
+    ``error``: the transport error of a try that got no response; a URL
+    whose scheme is not http(s) fails at once, since no retry can mend it.
+    """
+    if attempt >= len(RETRY_DELAYS) or isinstance(error, httpx.UnsupportedProtocol):
         return None
     if response is not None and response.status_code not in _RETRY_STATUS:
         return None
@@ -293,7 +297,7 @@ class SyncPartitaClient(ClientLogic):
             try:
                 response = self._http.send(request)
             except httpx.TransportError as exc:
-                delay = _should_retry(None, attempt)
+                delay = _should_retry(None, attempt, exc)
                 if delay is None:
                     raise BackendError(
                         f"cannot reach the Partita backend at {self.api_url} ({str(exc).rstrip('.')}); "
@@ -339,7 +343,7 @@ class PartitaClient(ClientLogic):
             try:
                 response = await self._http.send(request)
             except httpx.TransportError as exc:
-                delay = _should_retry(None, attempt)
+                delay = _should_retry(None, attempt, exc)
                 if delay is None:
                     raise BackendError(
                         f"cannot reach the Partita backend at {self.api_url} ({str(exc).rstrip('.')}); "

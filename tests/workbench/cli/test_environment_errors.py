@@ -75,10 +75,11 @@ def test_result_storage_that_is_a_file(tmp_path: Path) -> None:
     _one_error(result, f"PARTITA_RESULT_STORAGE='{storage}'", f"{tmp_path / 'afile'} is a file, not a folder")
 
 
-def test_database_file_below_a_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [("flow-run", "ls"), ("server", "database", "upgrade")])
+def test_database_file_below_a_file(tmp_path: Path, command: tuple[str, ...]) -> None:
     (tmp_path / "afile").write_text("not a folder")
     url = f"sqlite+aiosqlite:///{tmp_path}/afile/x.db"
-    result = run_cli("flow-run", "ls", env={"PARTITA_HOME": str(tmp_path / "home"), "PARTITA_DATABASE_URL": url},
+    result = run_cli(*command, env={"PARTITA_HOME": str(tmp_path / "home"), "PARTITA_DATABASE_URL": url},
                      timeout=60)
     _one_error(result, f"PARTITA_DATABASE_URL='{url}'", f"the folder of the database file {tmp_path / 'afile'} "
                "cannot be created", "point PARTITA_DATABASE_URL at a file in another folder")
@@ -160,3 +161,10 @@ def test_an_error_is_one_whole_line_and_brackets_are_shown_as_given(tmp_path: Pa
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0] == f"Error: {target}: no such file; give a pipeline .yaml, a notebook .ipynb or file.py:flow_name"
+
+
+def test_an_api_url_that_is_not_http_fails_at_once_without_retrying(tmp_path: Path) -> None:
+    # retrying a URL whose scheme is wrong cannot help: before, the client spent about 34 s on it
+    result = run_cli("flow-run", "ls", env={"PARTITA_HOME": str(tmp_path / "home"), "PARTITA_API_URL": "notaurl"},
+                     timeout=15)
+    _one_error(result, "PARTITA_API_URL='notaurl' is not an http(s) URL")

@@ -88,12 +88,18 @@ def test_graph_written_to_a_missing_folder_is_one_error_line(tmp_path: Path) -> 
     ]
 
 
-def test_ls_shows_whole_ids_at_80_columns_and_an_ambiguous_prefix_lists_the_runs(tmp_path: Path) -> None:
+def test_ls_ids_are_whole_or_prefixes_that_inspect_accepts_and_an_ambiguous_prefix_lists_the_runs(tmp_path: Path) -> None:
     path, env = _write(tmp_path)
     ids = [_run_id(run_cli("run", f"{path}:greet", env=env).stdout) for _ in range(2)]
-    listed = run_cli("flow-run", "ls", env={**env, "COLUMNS": "80"})
-    assert listed.returncode == 0, listed.stderr
-    assert all(run_id in listed.stdout for run_id in ids), listed.stdout
+    wide = run_cli("flow-run", "ls", env={**env, "COLUMNS": "140"})
+    assert wide.returncode == 0 and all(run_id in wide.stdout for run_id in ids), wide.stdout
+    narrow = run_cli("flow-run", "ls", env={**env, "COLUMNS": "80"})
+    shown = re.findall(r"^ ?([0-9a-f]{8}-[0-9a-f-]+) ", narrow.stdout, re.M)
+    assert len(shown) == 2 and all(13 <= len(prefix) < 36 for prefix in shown), narrow.stdout
+    for prefix, run_id in zip(shown, ids[::-1]):  # newest first
+        assert run_id.startswith(prefix)
+        inspected = run_cli("flow-run", "inspect", prefix, env=env)
+        assert inspected.returncode == 0 and run_id in inspected.stdout, inspected.stderr
     common = next(i for i in range(len(ids[0])) if ids[0][i] != ids[1][i])
     prefix = ids[0][:common]
     ambiguous = run_cli("flow-run", "inspect", prefix, env=env)

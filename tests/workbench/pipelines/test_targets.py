@@ -49,8 +49,8 @@ def _message(reference: str, folder: Path, **kwargs) -> str:
 
 def test_a_missing_flow_lists_the_flows_of_the_file(flows_file: Path) -> None:
     folder = flows_file.parent
-    assert _message(f"{flows_file}:nope", folder) == f"'{flows_file}' has no flow 'nope'; flows in it: hello, numbers"
-    assert _message(f"{flows_file}:helo", folder) == (
+    assert _message(f"{flows_file}:nope", folder, kind="flow") == f"'{flows_file}' has no flow 'nope'; flows in it: hello, numbers"
+    assert _message(f"{flows_file}:helo", folder, kind="flow") == (
         f"'{flows_file}' has no flow 'helo'; flows in it: hello, numbers; did you mean 'hello'?"
     )
     assert _message("targets_demo_flows.py:nope", folder, kind="flow") == (
@@ -60,7 +60,7 @@ def test_a_missing_flow_lists_the_flows_of_the_file(flows_file: Path) -> None:
 
 def test_a_file_without_flows_says_so(tmp_path: Path) -> None:
     (tmp_path / "plain.py").write_text("def add(a, b):\n    return a + b\n")
-    assert _message(f"{tmp_path / 'plain.py'}:main", tmp_path) == (
+    assert _message(f"{tmp_path / 'plain.py'}:main", tmp_path, kind="flow") == (
         f"'{tmp_path / 'plain.py'}' has no flow 'main' and defines no flows; decorate a function in it with @flow"
     )
 
@@ -69,7 +69,7 @@ def test_a_missing_function_of_a_python_task_is_still_a_missing_attribute(flows_
     folder = flows_file.parent
     assert _message("targets_demo_flows.py:ad", folder) == "'targets_demo_flows.py' has no attribute 'ad'; did you mean 'add'?"
     assert _message("targets_demo_flows:nope", folder) == "'targets_demo_flows' has no attribute 'nope'"
-    assert _message(f"{flows_file}:ad", folder, kind="function") == f"'{flows_file}' has no attribute 'ad'; did you mean 'add'?"
+    assert _message(f"{flows_file}:ad", folder) == f"'{flows_file}' has no attribute 'ad'; did you mean 'add'?"  # by its absolute path too
     assert resolve_callable("targets_demo_flows.py:add", folder)(1, 2) == 3
 
 

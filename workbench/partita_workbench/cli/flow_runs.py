@@ -7,6 +7,7 @@ import logging
 import uuid
 
 import typer
+from rich import box
 from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
@@ -60,14 +61,37 @@ def ls(limit: int = typer.Option(20, min=1, help="How many runs to show, newest 
 
     with _client() as client:
         runs = client.read_flow_runs(FlowRunFilter(limit=limit))
-    table = Table(title="Flow runs", title_justify="left")
-    table.add_column("ID", no_wrap=True, min_width=36)  # whole, to be copied into inspect, logs or cancel
-    for col in ("Flow", "Name", "State", "Started", "Duration"):
-        table.add_column(col, justify="right" if col == "Duration" else "left")
+    table = Table(title="Flow runs", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("ID", no_wrap=True)  # never cut: what is shown is what inspect, logs and cancel accept
+    table.add_column("Flow")
+    table.add_column("Name")
+    table.add_column("State", no_wrap=True)
+    table.add_column("Started", no_wrap=True)
+    table.add_column("Duration", justify="right", no_wrap=True)
+    ids = _shown_ids([str(r.id) for r in runs], full=console.width >= FULL_IDS_WIDTH)
     for r in runs:
-        table.add_row(str(r.id), r.flow_name or "-", r.name, state_text(r.state_type and r.state_type.value, r.state_name),
-                      time_text(r.start_time), duration_text(r.total_run_time) if r.end_time else "-")
+        table.add_row(ids[str(r.id)], r.flow_name or "-", r.name, state_text(r.state_type and r.state_type.value, r.state_name),
+                      time_text(r.start_time, milliseconds=False), duration_text(r.total_run_time) if r.end_time else "-")
     console.print(table)
+
+
+FULL_IDS_WIDTH = 130
+"""From this console width on, ``flow-run ls`` shows whole ids; narrower, the shortest prefixes that tell them apart."""
+SHORT_ID = 13
+"""At least the 48-bit millisecond time of a version-7 id (``01a232bc-9ef7``): runs made in different milliseconds differ in it."""
+
+
+def _shown_ids(ids: list[str], full: bool) -> dict[str, str]:
+    """Each id as ``flow-run ls`` shows it: whole, or its shortest prefix (``SHORT_ID`` characters or more) unique among ``ids``."""
+    if full:
+        return {i: i for i in ids}
+    shown = {}
+    for i in ids:
+        length = SHORT_ID
+        while length < len(i) and any(other != i and other.startswith(i[:length]) for other in ids):
+            length += 1
+        shown[i] = i[:length]
+    return shown
 
 
 def _history(states) -> Text:

@@ -39,11 +39,12 @@ def duration_text(seconds: float | None) -> str:
     return f"{minutes} min {rest:02d} s"
 
 
-def time_text(value: dt.datetime | None) -> str:
-    """Local wall-clock time of a UTC timestamp, to the millisecond."""
+def time_text(value: dt.datetime | None, milliseconds: bool = True) -> str:
+    """Local wall-clock time of a UTC timestamp, to the millisecond (or the second)."""
     if value is None:
         return "-"
-    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    text = value.astimezone().strftime("%Y-%m-%d %H:%M:%S.%f")
+    return text[:-3] if milliseconds else text[:-7]
 
 
 def cache_text(state: Any) -> str:

@@ -74,7 +74,10 @@ def _run(action: str, coro_factory, url: str) -> None:
         print_error(f"PARTITA_DATABASE_URL: {exc}")
         raise typer.Exit(2) from None
     except (OSError, ConnectionError) as exc:
-        print_error(f"cannot reach the database {_shown(url)}: {exc}")
+        from partita_workbench.cli.errors import explain
+
+        explained = explain(exc)
+        print_error(str(explained) if explained is not None else f"cannot reach the database {_shown(url)}: {exc}")
         raise typer.Exit(1) from None
     console.print(Text.assemble(f"{action} ", (_shown(url), "bold")))
 

@@ -108,7 +108,7 @@ def _python_flow(path: str, attr: str, target: str) -> Flow:
     file = Path(path)
     if not file.is_file():
         raise InvalidTarget(f"{target}: no such file {path!r}")
-    obj = resolve_callable(f"{file.resolve()}:{attr}", file.resolve().parent)
+    obj = resolve_callable(f"{file.resolve()}:{attr}", file.resolve().parent, kind="flow")
     if not isinstance(obj, Flow):
         raise InvalidTarget(f"{target}: {attr!r} is a {type(obj).__name__}, not a flow; decorate it with @flow")
     return obj

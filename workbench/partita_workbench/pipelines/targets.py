@@ -81,7 +81,7 @@ def _load_file(path: Path) -> ModuleType:
 _RESOLVED: dict[tuple[str, str], Callable[..., Any]] = {}
 
 
-def resolve_callable(reference: str, folder: Path, *, kind: str | None = None) -> Callable[..., Any]:
+def resolve_callable(reference: str, folder: Path, *, kind: str = "function") -> Callable[..., Any]:
     """Import the callable named by a ``python:`` value (remembered per reference and folder).
 
     A module is imported once per process (Python's own rule); so the
@@ -94,9 +94,7 @@ def resolve_callable(reference: str, folder: Path, *, kind: str | None = None) -
             resolve relative file paths.
         kind: what is looked for, ``"function"`` or ``"flow"``; it words
             the error for a missing name (a missing flow lists the flows of
-            the module). ``None``: a flow when ``reference`` names a file by
-            its absolute path (as ``partita run file.py:flow_name`` does),
-            else a function.
+            the module); default ``"function"``.
 
     Returns:
         The callable object.
@@ -114,7 +112,7 @@ def resolve_callable(reference: str, folder: Path, *, kind: str | None = None) -
     return target
 
 
-def _resolve(reference: str, folder: Path, kind: str | None) -> Callable[..., Any]:
+def _resolve(reference: str, folder: Path, kind: str) -> Callable[..., Any]:
     module_part, sep, attr_path = reference.partition(":")
     if not sep or not module_part.strip() or not attr_path.strip():
         raise InvalidTarget(
@@ -140,8 +138,6 @@ def _resolve(reference: str, folder: Path, kind: str | None) -> Callable[..., An
             f"cannot import '{module_part}': {type(exc).__name__}: {exc}"
         ) from exc
 
-    if kind is None:
-        kind = "flow" if module_part.endswith(".py") and Path(module_part).is_absolute() else "function"
     target: Any = module
     for attr in attr_path.split("."):
         try:
