@@ -47,7 +47,7 @@ def test_exit_codes_for_failures_and_bad_input(tmp_path):
     assert "ZeroDivisionError: the sky fell" in failed.stdout + failed.stderr
 
     bad_param = run_cli("run", f"{DATA}/simple.py:squares", "-p", "n=lots", env=env)
-    assert bad_param.returncode == 1
+    assert bad_param.returncode == 2  # refused before the run: nothing recorded
     assert "parameter 'n'" in bad_param.stderr and "valid integer" in bad_param.stderr
 
     unknown_param = run_cli("run", f"{DATA}/simple.py:squares", "-p", "m=1", env=env)

@@ -66,3 +66,17 @@ def test_a_parameter_given_twice_is_refused(tmp_path: Path) -> None:
                      env={"PARTITA_HOME": str(tmp_path / "home")})
     assert result.returncode == 2
     assert "parameter 'n' is given twice" in result.stderr
+
+
+def test_a_parameter_value_of_the_wrong_type_is_refused_before_a_run_is_recorded(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    pipeline = tmp_path / "typed.yaml"
+    pipeline.write_text("name: typed\nparameters:\n  n:\n    type: integer\n    default: 3\n"
+                        "tasks:\n  t:\n    shell: echo ${{ params.n }}\n")
+    for target, value in ((str(pipeline), "n=abc"), (f"{DATA}/flows/simple.py:squares", "n=abc")):
+        result = run_cli("run", target, "-p", value, env={"PARTITA_HOME": str(home)})
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert result.stderr.startswith("Error: flow ") and "parameter 'n': Input should be a valid integer" in result.stderr
+        assert "(got 'abc')" in result.stderr
+    listed = run_cli("flow-run", "ls", env={"PARTITA_HOME": str(home)})
+    assert listed.returncode == 0 and not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}", listed.stdout), listed.stdout

@@ -181,6 +181,7 @@ def run_command(
         flow = load_target(target, mode, refresh=True if refresh_all else tasks_to_refresh,
                            notebook_options=notebook_options)
         parameters = parse_parameters(flow, param)
+        flow.validate_parameters(parameters)  # a bad -p value is refused before a run is recorded
     except ValidationError as exc:  # the report of 'partita validate', on stderr since it stops the run
         print_report({target: exc.problems}, to_stderr=True)
         raise typer.Exit(2)
