@@ -203,6 +203,14 @@ class ClientLogic(ResourceCalls):
         return [s.LogModel.model_validate(r) for r in self._check(response).json()]
 
 
+def _unreachable(api_url: str | None, exc: httpx.TransportError) -> BackendError:
+    """The error for a backend the client could not reach (shared by both drivers): the URL, why, what to do."""
+    advice = ("set PARTITA_API_URL to http://HOST:PORT/api" if isinstance(exc, httpx.UnsupportedProtocol)
+              else "start it with `partita server start` or fix PARTITA_API_URL")
+    return BackendError(f"cannot reach the Partita backend at {api_url} ({str(exc).rstrip('.')}); "
+                        f"{advice}, or unset PARTITA_API_URL for the embedded backend")
+
+
 def _should_retry(response: httpx.Response | None, attempt: int, error: BaseException | None = None) -> float | None:
     """Delay before the next try, or ``None`` to stop (shared by both drivers).
 
@@ -299,12 +307,7 @@ class SyncPartitaClient(ClientLogic):
             except httpx.TransportError as exc:
                 delay = _should_retry(None, attempt, exc)
                 if delay is None:
-                    raise BackendError(
-                        f"cannot reach the Partita backend at {self.api_url} ({str(exc).rstrip('.')}); "
-                        + ("set PARTITA_API_URL to http://HOST:PORT/api" if isinstance(exc, httpx.UnsupportedProtocol)
-                           else "start it with `partita server start` or fix PARTITA_API_URL")
-                        + ", or unset PARTITA_API_URL for the embedded backend"
-                    ) from exc
+                    raise _unreachable(self.api_url, exc) from exc
             else:
                 delay = _should_retry(response, attempt)
                 if delay is None:
@@ -345,12 +348,7 @@ class PartitaClient(ClientLogic):
             except httpx.TransportError as exc:
                 delay = _should_retry(None, attempt, exc)
                 if delay is None:
-                    raise BackendError(
-                        f"cannot reach the Partita backend at {self.api_url} ({str(exc).rstrip('.')}); "
-                        + ("set PARTITA_API_URL to http://HOST:PORT/api" if isinstance(exc, httpx.UnsupportedProtocol)
-                           else "start it with `partita server start` or fix PARTITA_API_URL")
-                        + ", or unset PARTITA_API_URL for the embedded backend"
-                    ) from exc
+                    raise _unreachable(self.api_url, exc) from exc
             else:
                 delay = _should_retry(response, attempt)
                 if delay is None:
