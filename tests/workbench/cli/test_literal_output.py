@@ -106,3 +106,13 @@ def test_ls_ids_are_whole_or_prefixes_that_inspect_accepts_and_an_ambiguous_pref
     assert ambiguous.returncode == 1
     assert ambiguous.stderr.startswith(f"Error: 2 flow runs have an id starting {prefix!r} (")
     assert all(run_id in ambiguous.stderr for run_id in ids) and "give more of the id" in ambiguous.stderr
+
+
+def test_the_final_lines_stay_whole_when_stdout_is_narrow(tmp_path: Path) -> None:
+    path, env = _write(tmp_path)
+    done = run_cli("run", f"{path}:greet", env={**env, "COLUMNS": "40"})
+    assert done.returncode == 0, done.stderr
+    final = [line for line in done.stdout.splitlines() if line.startswith("Flow run ") and "finished in state" in line]
+    assert len(final) == 1 and final[0].endswith("."), done.stdout
+    assert "of flow [bold]brackets[/x] finished in state Completed after" in final[0]
+    assert any(line.startswith("Inspect it: partita flow-run inspect ") and len(line) > 40 for line in done.stdout.splitlines())

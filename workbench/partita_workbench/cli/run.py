@@ -247,12 +247,12 @@ def _report_end(live_run: LiveRun, flow: Any, state: Any, elapsed: float) -> Non
     console.print(Text.assemble(
         "Flow run ", (name, "bold"), f" ({flow_run_id}) of flow ", (flow.name, "bold"), " finished in state ",
         state_text(state.type.value, state.name), f" after {duration_text(live_run.duration(elapsed))}.",
-    ))
+    ), soft_wrap=True)  # whole lines, for grep; a terminal wraps them itself
     if state.is_completed() and state.data and state.data.get("summary"):
-        console.print(f"Result: {state.data['summary']}")
+        console.print(f"Result: {state.data['summary']}", soft_wrap=True)
     if not state.is_completed():
         print_error(state.message or "the run did not complete", label=state.name)
-    console.print(f"Inspect it: partita flow-run inspect {flow_run_id}")
+    console.print(f"Inspect it: partita flow-run inspect {flow_run_id}", soft_wrap=True)
 
 
 CANCELLED_RUN_GRACE_S = 2.0
@@ -337,7 +337,7 @@ def _report_interrupt(live_run: LiveRun, flow: Any, interrupt: BaseException, el
         (flow.name, "bold"), " stopped in state ", state_text(state.type.value, state.name) if state is not None else "?",
         f" after {duration_text(live_run.duration(elapsed))}.",
     ))
-    console.print(f"Inspect it: partita flow-run inspect {flow_run.id}")
+    console.print(f"Inspect it: partita flow-run inspect {flow_run.id}", soft_wrap=True)
 
 
 def _exit_now(code: int, force: bool = False) -> None:
