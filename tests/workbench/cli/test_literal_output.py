@@ -116,3 +116,36 @@ def test_the_final_lines_stay_whole_when_stdout_is_narrow(tmp_path: Path) -> Non
     assert len(final) == 1 and final[0].endswith("."), done.stdout
     assert "of flow [bold]brackets[/x] finished in state Completed after" in final[0]
     assert any(line.startswith("Inspect it: partita flow-run inspect ") and len(line) > 40 for line in done.stdout.splitlines())
+
+
+def test_ls_prefixes_stay_unique_among_every_run_an_id_is_looked_up_in(tmp_path: Path) -> None:
+    """Ids made in the same millisecond share their first 13 characters or more; so do runs beyond ``--limit``."""
+    home = tmp_path / "home"
+    script = tmp_path / "burst.py"
+    script.write_text(
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "from partita import flow\n\n"
+        "@flow\ndef tiny() -> int:\n    return 1\n\n"
+        "with ThreadPoolExecutor(8) as pool:\n    list(pool.map(lambda _: tiny(), range(24)))\n"
+    )
+    import os
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, str(script)], env={**os.environ, "PARTITA_HOME": str(home)}, check=True, timeout=120)
+    env = {"PARTITA_HOME": str(home)}
+    for columns, limit in (("80", "24"), ("40", "24"), ("80", "1")):
+        listed = run_cli("flow-run", "ls", "--limit", limit, env={**env, "COLUMNS": columns})
+        assert listed.returncode == 0, listed.stderr
+        shown = re.findall(r"^ ?([0-9a-f]{8}-[0-9a-f-]*)", listed.stdout, re.M)
+        assert len(shown) == int(limit) and "…" not in "".join(shown), listed.stdout
+        for prefix in shown[:3]:
+            inspected = run_cli("flow-run", "inspect", prefix, env=env)
+            assert inspected.returncode == 0, (columns, limit, prefix, inspected.stderr)
+
+
+def test_emoji_codes_are_text_too(tmp_path: Path) -> None:
+    path, env = _write(tmp_path)
+    done = run_cli("run", f"{path}:greet", "-p", "who=:rocket:", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "step-:rocket:" in done.stdout and "\U0001f680" not in done.stdout

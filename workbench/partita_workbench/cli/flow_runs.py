@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 import uuid
@@ -35,15 +36,24 @@ def read_run_or_exit(client, flow_run_id: str):
         raise typer.Exit(1)
 
 
+RESOLVED_RUNS = 10_000
+"""How many of the newest flow runs an id prefix is looked up among (and ``flow-run ls`` makes its prefixes unique among)."""
+
+
+def _recent_ids(client) -> list[uuid.UUID]:
+    from partita.client.schemas import FlowRunFilter
+
+    return [r.id for r in client.read_flow_runs(FlowRunFilter(limit=RESOLVED_RUNS))]
+
+
 def _resolve_id(client, run_id: str) -> uuid.UUID:
     """A full flow-run id, or the one recent flow run whose id starts with ``run_id``."""
-    from partita.client.schemas import FlowRunFilter
 
     try:
         return uuid.UUID(run_id)
     except ValueError:
         pass
-    matches = [r.id for r in client.read_flow_runs(FlowRunFilter(limit=10_000)) if str(r.id).startswith(run_id)]
+    matches = [r for r in _recent_ids(client) if str(r).startswith(run_id.lower())]
     if len(matches) == 1:
         return matches[0]
     if not matches:
@@ -59,16 +69,19 @@ def ls(limit: int = typer.Option(20, min=1, help="How many runs to show, newest 
     """List recent flow runs, newest first."""
     from partita.client.schemas import FlowRunFilter
 
+    full = console.width >= FULL_IDS_WIDTH
     with _client() as client:
         runs = client.read_flow_runs(FlowRunFilter(limit=limit))
+        universe = [] if full else [str(i) for i in _recent_ids(client)]
+    ids = _shown_ids([str(r.id) for r in runs], universe, full)
     table = Table(title="Flow runs", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("ID", no_wrap=True)  # never cut: what is shown is what inspect, logs and cancel accept
+    # never cut (other columns give way): what is shown is what inspect, logs and cancel accept
+    table.add_column("ID", no_wrap=True, min_width=max((len(i) for i in ids.values()), default=2))
     table.add_column("Flow")
     table.add_column("Name")
     table.add_column("State", no_wrap=True)
     table.add_column("Started", no_wrap=True)
     table.add_column("Duration", justify="right", no_wrap=True)
-    ids = _shown_ids([str(r.id) for r in runs], full=console.width >= FULL_IDS_WIDTH)
     for r in runs:
         table.add_row(ids[str(r.id)], r.flow_name or "-", r.name, state_text(r.state_type and r.state_type.value, r.state_name),
                       time_text(r.start_time, milliseconds=False), duration_text(r.total_run_time) if r.end_time else "-")
@@ -81,17 +94,26 @@ SHORT_ID = 13
 """At least the 48-bit millisecond time of a version-7 id (``01a232bc-9ef7``): runs made in different milliseconds differ in it."""
 
 
-def _shown_ids(ids: list[str], full: bool) -> dict[str, str]:
-    """Each id as ``flow-run ls`` shows it: whole, or its shortest prefix (``SHORT_ID`` characters or more) unique among ``ids``."""
+def _shown_ids(ids: list[str], universe: list[str], full: bool) -> dict[str, str]:
+    """Each id as ``flow-run ls`` shows it: whole, or its shortest prefix (``SHORT_ID`` characters or more)
+    that no other id of ``universe`` (the runs a prefix is looked up among) starts with."""
     if full:
         return {i: i for i in ids}
+    others = sorted(set(universe) | set(ids))
     shown = {}
     for i in ids:
-        length = SHORT_ID
-        while length < len(i) and any(other != i and other.startswith(i[:length]) for other in ids):
-            length += 1
-        shown[i] = i[:length]
+        at = bisect.bisect_left(others, i)  # the ids sharing the longest prefix with i sort next to it
+        neighbours = [others[j] for j in (at - 1, at + 1) if 0 <= j < len(others)]
+        common = max((_common_length(i, n) for n in neighbours), default=0)
+        shown[i] = i[: max(SHORT_ID, common + 1)]
     return shown
+
+
+def _common_length(a: str, b: str) -> int:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n
 
 
 def _history(states) -> Text:

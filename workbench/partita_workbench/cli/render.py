@@ -61,11 +61,11 @@ def plain_console(stderr: bool = False, soft_wrap: bool = False) -> Console:
     """A console that prints text as given: no Rich markup, no highlighting.
 
     What the command line prints holds user values (task and flow names,
-    parameters, exception messages, paths) in which square brackets are
-    text; styled parts are :class:`rich.text.Text` objects instead of
-    markup.
+    parameters, exception messages, paths) in which square brackets and
+    ``:emoji_codes:`` are text; styled parts are :class:`rich.text.Text`
+    objects instead of markup.
     """
-    return Console(stderr=stderr, markup=False, highlight=False, soft_wrap=soft_wrap)
+    return Console(stderr=stderr, markup=False, emoji=False, highlight=False, soft_wrap=soft_wrap)
 
 
 _stderr = plain_console(stderr=True, soft_wrap=True)
