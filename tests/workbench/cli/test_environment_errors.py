@@ -14,6 +14,7 @@ PIPELINE = Path(__file__).parents[2] / "data" / "pipelines" / "ordering.yaml"
 
 def _one_error(result, *needles: str) -> None:
     assert result.returncode != 0, result.stdout
+    assert "secret" not in result.stdout + result.stderr  # a password in a URL is never printed
     assert "Traceback" not in result.stderr, result.stderr
     assert result.stderr.lstrip().startswith("Error:"), result.stderr
     text = " ".join(result.stderr.split())
@@ -36,11 +37,17 @@ def _one_error(result, *needles: str) -> None:
         ({"PARTITA_LOGGING_LEVEL": "bogus"}, ["PARTITA_LOGGING_LEVEL='bogus'", "DEBUG, INFO"]),
         ({"PARTITA_DATABASE_URL": "postgresql+asyncpg://u@127.0.0.1:1/db"},
          ["cannot reach the database postgresql+asyncpg://u@127.0.0.1:1/db", "check PARTITA_DATABASE_URL"]),
+        ({"PARTITA_DATABASE_URL": "postgresql://u:secret@127.0.0.1:1/db"},
+         ["PARTITA_DATABASE_URL='postgresql://u:***@127.0.0.1:1/db'", "unsupported database URL driver 'postgresql'"]),
+        ({"PARTITA_DATABASE_URL": "postgresql+asyncpg://u:secret@127.0.0.1:notaport/db"},
+         ["PARTITA_DATABASE_URL='postgresql+asyncpg://u:***@127.0.0.1:notaport/db': not a database URL", "'notaport'"]),
     ],
 )
-def test_bad_settings_give_one_line(tmp_path: Path, env: dict[str, str], needles: list[str]) -> None:
+@pytest.mark.parametrize("command", [("flow-run", "ls"), ("run", f"{PIPELINE.parent.parent}/flows/simple.py:squares")],
+                         ids=["flow-run-ls", "run"])
+def test_bad_settings_give_one_line(tmp_path: Path, env: dict[str, str], needles: list[str], command: tuple[str, ...]) -> None:
     env = {"PARTITA_HOME": str(tmp_path / "home"), **env}
-    _one_error(run_cli("flow-run", "ls", env=env, timeout=60), *needles)
+    _one_error(run_cli(*command, env=env, timeout=60), *needles)
 
 
 def test_run_with_a_bad_database_url_gives_one_line(tmp_path: Path) -> None:

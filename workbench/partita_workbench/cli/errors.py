@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import traceback
 from pathlib import Path
 
@@ -57,7 +58,7 @@ def _explain_one(error: BaseException) -> ConfigurationError | None:
     from partita.settings import get_settings
 
     if type(error).__name__ == "DatabaseConfigError":
-        return ConfigurationError(f"PARTITA_DATABASE_URL={get_settings().database_url!r}: {error}")
+        return ConfigurationError(f"PARTITA_DATABASE_URL={_shown(get_settings().database_url)!r}: {error}")
     if isinstance(error, ModuleNotFoundError) and error.name in _EXTRAS:
         needs, extra = _EXTRAS[error.name]
         url = _shown(get_settings().resolved_database_url())
@@ -85,7 +86,7 @@ def _explain_one(error: BaseException) -> ConfigurationError | None:
         settings = get_settings()
         if isinstance(error, sa.ArgumentError):
             return ConfigurationError(
-                f"PARTITA_DATABASE_URL={settings.database_url!r} is not a database URL ({_one_line(error)}); "
+                f"PARTITA_DATABASE_URL={_shown(settings.database_url)!r} is not a database URL ({_one_line(error)}); "
                 "use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST:PORT/DATABASE"
             )
         if isinstance(error, sa.DBAPIError):
@@ -132,7 +133,7 @@ def _places() -> list[_Place]:
     database = _sqlite_path(settings.database_url) if settings.database_url else None
     if database is not None:
         places.append(_Place(database.parent, "the folder of the database file", "PARTITA_DATABASE_URL",
-                             settings.database_url, "point PARTITA_DATABASE_URL at a file in another folder, or unset it"))
+                             _shown(settings.database_url), "point PARTITA_DATABASE_URL at a file in another folder, or unset it"))
     storage = settings.result_storage
     if storage and "://" not in storage.strip() and storage.strip().lower() != "server":
         places.append(_Place(_absolute(storage), "the result storage folder", "PARTITA_RESULT_STORAGE",
@@ -210,9 +211,10 @@ def _explain_unreachable_database(error: OSError) -> ConfigurationError | None:
 
 
 def _shown(url: str) -> str:
+    """``url`` with its password masked (``user:***@``), even when it is not a valid URL."""
     try:
         from sqlalchemy.engine import make_url
 
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
-        return url
+        return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", url)

@@ -215,7 +215,9 @@ def run_command(
                 stop.set()
                 refresher.join()
     except PartitaError as exc:
-        print_error(str(exc))
+        from partita_workbench.cli.errors import explain
+
+        print_error(str(explain(exc) or exc))  # as every other command says it (e.g. naming PARTITA_API_URL)
         raise typer.Exit(1 if live_run.flow_run is not None else 2)
     except (KeyboardInterrupt, TerminationSignal) as exc:
         interrupt = exc

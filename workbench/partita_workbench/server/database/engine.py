@@ -51,7 +51,13 @@ class DatabaseConfigError(ValueError):
 
 
 def _check_url(url: str | URL) -> URL:
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ValueError as exc:  # e.g. a port that is not a number (SQLAlchemy's ArgumentError is one too)
+        raise DatabaseConfigError(
+            f"not a database URL ({exc}); use 'sqlite+aiosqlite:///path/to/partita.db' or "
+            "'postgresql+asyncpg://user@host:5432/db'"
+        ) from None
     if parsed.drivername not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
         raise DatabaseConfigError(
             f"unsupported database URL driver {parsed.drivername!r}: use "
