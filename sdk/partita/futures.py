@@ -51,11 +51,8 @@ class PartitaFuture:
         return self._future.done()
 
     def wait(self, timeout: float | None = None) -> None:
-        """Block until the task run is finished or ``timeout`` seconds passed."""
-        try:
-            self._future.result(timeout)
-        except cf.TimeoutError:
-            pass
+        """Block until the task run is finished or ``timeout`` seconds passed; never raises (as Prefect's)."""
+        cf.wait([self._future], timeout)
 
     def final_state(self, timeout: float | None = None) -> State:
         return self._future.result(timeout)

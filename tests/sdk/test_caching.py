@@ -321,3 +321,25 @@ def test_cache_keys_never_name_paths(fresh_home, client):
     assert ".." not in state.data["storage_key"].split("/cache/")[1]
     assert not (fresh_home.parent / "escape").exists()
     assert f().name == "Cached"
+
+
+def test_a_cache_that_cannot_be_read_fails_the_task_run_instead_of_leaving_it_pending(fresh_home, client):
+    fresh_home.mkdir(parents=True, exist_ok=True)
+    (fresh_home / "storage").write_text("a file where the result storage folder should be")
+    double = task(cache_policy=INPUTS, name="double")(lambda x: x * 2)
+
+    @flow
+    def submitted() -> int:
+        return double.submit(2).result()
+
+    @flow
+    def called() -> int:
+        return double(2)
+
+    for f in (submitted, called):
+        state = f(return_state=True)
+        assert state.type.value == "FAILED", (f.name, state)
+        (run,) = client.read_task_runs(state.state_details["flow_run_id"])
+        assert run.state_type.value == "FAILED", (f.name, run.state)
+        assert run.state.message.startswith("the cache of task run 'double' could not be read: NotADirectoryError")
+        assert client.read_flow_run(state.state_details["flow_run_id"]).state_type.value == "FAILED"

@@ -126,7 +126,11 @@ class TaskRunEngine:
                 return self._not_started()
         policy = self.task.effective_cache_policy()
         if policy is not None:
-            return self._look_up_cache(policy, upstream)
+            try:
+                return self._look_up_cache(policy, upstream)
+            except Exception as exc:  # e.g. the result storage cannot be read: the run fails, it is not left Pending
+                self._fail(exc, f"the cache of {self.label} could not be read: {exception_message(exc)}")
+                return self.state
         return None
 
     def _not_started(self) -> State:

@@ -175,3 +175,13 @@ def test_an_api_url_that_is_not_http_fails_at_once_without_retrying(tmp_path: Pa
     result = run_cli("flow-run", "ls", env={"PARTITA_HOME": str(tmp_path / "home"), "PARTITA_API_URL": "notaurl"},
                      timeout=15)
     _one_error(result, "PARTITA_API_URL='notaurl' is not an http(s) URL")
+
+
+def test_a_file_where_the_result_storage_goes_stops_partita_run_before_a_run_is_recorded(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "storage").write_text("not a folder")
+    result = run_cli("run", str(PIPELINE), env={"PARTITA_HOME": str(home)}, timeout=60)
+    _one_error(result, f"{home / 'storage'} is a file where a folder is needed")
+    listed = run_cli("flow-run", "ls", env={"PARTITA_HOME": str(home)}, timeout=60)
+    assert listed.returncode == 0 and "Running" not in listed.stdout and "ordering" not in listed.stdout, listed.stdout

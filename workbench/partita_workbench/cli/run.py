@@ -182,6 +182,7 @@ def run_command(
                            notebook_options=notebook_options)
         parameters = parse_parameters(flow, param)
         flow.validate_parameters(parameters)  # a bad -p value is refused before a run is recorded
+        _check_result_storage()
     except ValidationError as exc:  # the report of 'partita validate', on stderr since it stops the run
         print_report({target: exc.problems}, to_stderr=True)
         raise typer.Exit(2)
@@ -363,6 +364,19 @@ def _exit_now(code: int, force: bool = False) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+def _check_result_storage() -> None:
+    """Make a local result storage folder now, so a file in its way stops the command before a run starts.
+
+    Raises:
+        OSError: the folder cannot be made (explained by :mod:`partita_workbench.cli.errors`).
+    """
+    from partita.settings import get_settings
+
+    storage = get_settings().resolved_result_storage()
+    if "://" not in storage or storage.startswith("file://"):
+        Path(storage.removeprefix("file://")).expanduser().mkdir(parents=True, exist_ok=True)
 
 
 def _refresh_everything() -> None:
