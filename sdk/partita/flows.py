@@ -172,11 +172,18 @@ class Flow(Generic[P, R]):
         """
         if not self.validate_parameters_enabled:
             return dict(parameters)
-        from pydantic import ValidationError
+        from pydantic import PydanticUserError, ValidationError
 
         named = {k: v for k, v in parameters.items() if k in self.signature.parameters and self.signature.parameters[k].kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)}
         try:
             model = self._parameter_model().model_validate(named)
+        except PydanticUserError as exc:  # an annotation pydantic cannot resolve, e.g. a name imported only for type checkers
+            self._model = None
+            raise ParameterTypeError(
+                f"flow {self.name!r}: its parameters cannot be checked ({str(exc).splitlines()[0]}); import the types "
+                "its annotations name at run time, not only under `if TYPE_CHECKING:`, or use "
+                "@flow(validate_parameters=False)"
+            ) from None
         except ValidationError as exc:
             lines = []
             for err in exc.errors():

@@ -80,3 +80,21 @@ def test_a_parameter_value_of_the_wrong_type_is_refused_before_a_run_is_recorded
         assert "(got 'abc')" in result.stderr
     listed = run_cli("flow-run", "ls", env={"PARTITA_HOME": str(home)})
     assert listed.returncode == 0 and not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}", listed.stdout), listed.stdout
+
+
+def test_values_json_cannot_hold_and_unresolvable_annotations_are_one_error_line(tmp_path: Path) -> None:
+    env = {"PARTITA_HOME": str(tmp_path / "home")}
+    for value in ("n=NaN", 'n={"a": -Infinity}'):
+        result = run_cli("run", f"{DATA}/flows/simple.py:squares", "-p", value, env=env)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert "cannot be a parameter value (parameters are stored as JSON)" in result.stderr
+    flows = tmp_path / "typed_later.py"
+    flows.write_text(
+        "from __future__ import annotations\nfrom typing import TYPE_CHECKING\nfrom partita import flow\n"
+        "if TYPE_CHECKING:\n    from decimal import Decimal\n\n"
+        "@flow\ndef priced(x: Decimal = 1) -> int:\n    return 1\n"
+    )
+    result = run_cli("run", f"{flows}:priced", env=env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith("Error: flow 'priced': its parameters cannot be checked (")
+    assert "not only under `if TYPE_CHECKING:`, or use @flow(validate_parameters=False)" in result.stderr

@@ -145,7 +145,17 @@ def parse_parameters(flow: Flow, pairs: list[str]) -> dict[str, Any]:
             parameters[key] = raw
             continue
         try:
-            parameters[key] = json.loads(raw)
+            parameters[key] = json.loads(raw, parse_constant=_no_constant)
+        except _NotJSON as exc:
+            raise InvalidTarget(f"-p {pair!r}: {exc} cannot be a parameter value (parameters are stored as JSON); give a finite number") from None
         except ValueError:
             parameters[key] = raw
     return parameters
+
+
+class _NotJSON(Exception):
+    """``NaN``, ``Infinity`` or ``-Infinity``: Python's json reads them, JSON cannot hold them."""
+
+
+def _no_constant(name: str) -> Any:
+    raise _NotJSON(name)
