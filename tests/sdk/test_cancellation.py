@@ -107,6 +107,38 @@ def test_a_flow_waiting_on_a_python_task_ends_cancelled_within_seconds():
 
 
 @pytest.mark.timeout(60)
+def test_a_cancelled_task_run_keeps_the_run_time_counted_when_it_was_closed():
+    """Its code may go on after the flow run closed it; the time it then takes is not added again."""
+    started: list = []
+    records: list = []
+    done = threading.Event()
+
+    @task
+    def naps() -> None:
+        from partita import runtime
+        from partita.context import task_run_ctx
+
+        records.append(task_run_ctx.get().task_run)
+        started.append(runtime.flow_run.id)
+        time.sleep(3)  # one long call: cancelling cannot stop it
+        done.set()
+
+    @flow
+    def waits() -> None:
+        naps.submit().result()
+
+    thread, outcome = _run_in_thread(lambda: waits(return_state=True))
+    flow_run_id = _current_flow_run_id(started)
+    _cancel_from_outside(flow_run_id)
+    thread.join(timeout=20)
+    assert outcome["state"].type is StateType.CANCELLED
+    counted = records[0].total_run_time
+    assert done.wait(10)
+    time.sleep(0.2)  # the task's thread finishes its attempt
+    assert records[0].total_run_time == counted
+
+
+@pytest.mark.timeout(60)
 def test_an_async_flow_is_cancelled_on_its_event_loop():
     started: list = []
 

@@ -212,8 +212,13 @@ class TaskRunEngine:
     def attempt(self) -> _Attempt:
         return _Attempt(self)
 
+    def _add_run_time(self) -> None:
+        """Count the attempt's time, unless the flow run closed this run meanwhile (it counted it then)."""
+        if not self.record.closed:
+            self.record.total_run_time += time.perf_counter() - self._t0
+
     def handle_success(self, value: Any) -> None:
-        self.record.total_run_time += time.perf_counter() - self._t0
+        self._add_run_time()
         data = None
         task = self.task
         if isinstance(value, State):
@@ -259,7 +264,7 @@ class TaskRunEngine:
         return None
 
     def handle_exception(self, exc: BaseException) -> Any:
-        self.record.total_run_time += time.perf_counter() - self._t0
+        self._add_run_time()
         if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit...
             state = State(StateType.CRASHED, "Crashed", message=f"Execution was interrupted: {exception_message(exc)}")
             state._attach(exc)
