@@ -39,6 +39,32 @@ from partita.futures import PartitaFuture
 from partita.logging import get_run_logger, log_prints_var, setup_logging
 from partita.states import State, StateType, new_id
 
+
+class _RunningHooks:
+    """How many flow runs are running their final-state hooks (``on_completion``, ``on_cancellation``...) now."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+
+    @contextlib.contextmanager
+    def running(self) -> Any:
+        with self._lock:
+            self.count += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.count -= 1
+
+
+_final_hooks = _RunningHooks()
+
+
+def final_hooks_running() -> bool:
+    """True while a flow run of this process runs its final-state hooks (``partita run`` waits for them)."""
+    return _final_hooks.count > 0
+
 if TYPE_CHECKING:
     from partita.flows import Flow
 
@@ -476,7 +502,8 @@ class FlowRunEngine:
         hooks = {StateType.COMPLETED: self.flow.on_completion, StateType.FAILED: self.flow.on_failure,
                  StateType.CRASHED: self.flow.on_crashed, StateType.CANCELLED: self.flow.on_cancellation}.get(state.type)
         if hooks:
-            run_hooks(hooks, self.flow, self.info, state)
+            with _final_hooks.running():
+                run_hooks(hooks, self.flow, self.info, state)
         return state
 
     def _finished(self) -> None:

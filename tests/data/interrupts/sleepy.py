@@ -2,7 +2,8 @@
 
 ``sleepy`` is interrupted by signals (test_interrupts); ``cancellable``, with
 an ``on_cancellation`` hook, is cancelled through the API (test_cancel), and so
-is ``dozing``, which calls the sleeping task in the flow's own thread.
+is ``dozing``, which calls the sleeping task in the flow's own thread (also
+with an ``on_cancellation`` hook slower than the grace ``partita run`` gives it).
 """
 
 import time
@@ -38,3 +39,11 @@ cancellable = sleepy.with_options(name="cancellable", on_cancellation=[report])
 @flow
 def dozing() -> float:
     return nap(60)
+
+
+def slow_report(flow, flow_run, state) -> None:
+    time.sleep(3)  # longer than the grace partita run gives a stuck flow thread
+    print(f"slow on_cancellation hook done: {state.type.value}", flush=True)
+
+
+dozing_with_slow_hook = dozing.with_options(name="dozing-with-slow-hook", on_cancellation=[slow_report])

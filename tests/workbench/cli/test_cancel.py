@@ -96,6 +96,19 @@ def test_cancelling_a_flow_stuck_in_its_own_thread_ends_the_process(any_backend)
 
 
 @pytest.mark.timeout(240)
+@pytest.mark.parametrize("any_backend", ["embedded-sqlite"], indirect=True)
+def test_a_slow_on_cancellation_hook_finishes_before_partita_run_ends(any_backend):
+    proc = start_cli("run", "sleepy.py:dozing_with_slow_hook", env=any_backend.env, cwd=DATA / "interrupts")
+    run = _wait_running(proc, {"nap"})
+    assert _cancel(run.id, any_backend.env).returncode == 0
+    out, waited = _finish(proc)
+    assert waited < 15, f"took {waited:.1f} s (the hook takes 3 s, the task sleeps 60 s)"
+    assert proc.returncode == 1, out
+    assert "slow on_cancellation hook done: CANCELLED" in out
+    assert out.count("finished in state Cancelled") == 1
+
+
+@pytest.mark.timeout(240)
 @pytest.mark.parametrize("any_backend", ["embedded-sqlite", "http-postgresql"], indirect=True)
 def test_cancelling_stops_shell_commands_and_kernels(any_backend, tmp_path):
     work = tmp_path / "work"

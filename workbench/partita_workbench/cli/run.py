@@ -269,7 +269,8 @@ class _CancelledRunWatchdog:
     CANCELLED by the process's cancellation watcher, and the flow's own code
     is told to stop at its next Python instruction. Code blocked in one long
     call (``time.sleep``, a C extension) does not get there; after
-    :data:`CANCELLED_RUN_GRACE_S` seconds the watchdog prints the report and
+    :data:`CANCELLED_RUN_GRACE_S` seconds, and once the run's
+    ``on_cancellation`` hooks have returned, the watchdog prints the report and
     ends the process (exit code 1) without waiting for it, as the documentation
     of cancelling says.
     """
@@ -300,7 +301,14 @@ class _CancelledRunWatchdog:
             return True
 
     def _watch(self, state: Any) -> None:
-        if self.finished.wait(CANCELLED_RUN_GRACE_S) or not self.claim_report():
+        from partita.engine.flow_engine import final_hooks_running
+
+        if self.finished.wait(CANCELLED_RUN_GRACE_S):
+            return
+        while final_hooks_running():  # the run's on_cancellation hooks get to finish
+            if self.finished.wait(0.05):
+                return
+        if not self.claim_report():
             return
         if self.stop_refresh is not None:
             self.stop_refresh.set()
