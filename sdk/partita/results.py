@@ -82,6 +82,13 @@ def storage_root(storage: str | None = None) -> str:
     return _root[1]
 
 
+def local_folder(storage: str) -> str | None:
+    """The local folder of a storage root (a path or a ``file://`` URL), ``None`` for any other fsspec URL."""
+    if "://" not in storage:
+        return storage
+    return storage.removeprefix("file://") if storage.startswith("file://") else None
+
+
 def persist_result(value: Any, *, key: str | None = None, storage: str | None = None, serializer: str = "cloudpickle") -> dict[str, Any]:
     """Write ``value`` and return its result record.
 

@@ -125,6 +125,7 @@ def _absolute(path: str | Path) -> Path:
 
 def _places() -> list[_Place]:
     """The folders to blame, the most specific first: an explicit database or storage folder, then PARTITA_HOME."""
+    from partita.results import local_folder
     from partita.settings import get_settings
 
     settings = get_settings()
@@ -134,26 +135,23 @@ def _places() -> list[_Place]:
     if database is not None:
         places.append(_Place(database.parent, "the folder of the database file", "PARTITA_DATABASE_URL",
                              _shown(settings.database_url), "point PARTITA_DATABASE_URL at a file in another folder, or unset it"))
-    storage = settings.result_storage
-    if storage and "://" not in storage.strip() and storage.strip().lower() != "server":
+    storage = local_folder(settings.resolved_result_storage()) if settings.result_storage else None
+    if storage is not None:
         places.append(_Place(_absolute(storage), "the result storage folder", "PARTITA_RESULT_STORAGE",
-                             storage, "point PARTITA_RESULT_STORAGE at a folder, or unset it"))
+                             settings.result_storage, "point PARTITA_RESULT_STORAGE at a folder, or unset it"))
     places.append(_Place(home, "the folder", "PARTITA_HOME", str(home),
                          "point PARTITA_HOME at a folder, or unset it for ~/.partita"))
     return places
 
 
 def _sqlite_path(url: str) -> Path | None:
-    try:
-        from sqlalchemy.engine import make_url
+    from partita_workbench.server.database.engine import sqlite_file
 
-        parsed = make_url(url)
-    except Exception:
+    try:
+        path = sqlite_file(url)
+    except Exception:  # not a URL: explained elsewhere
         return None
-    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:" \
-            or parsed.database.startswith("file:"):
-        return None
-    return _absolute(parsed.database)
+    return _absolute(path) if path is not None else None
 
 
 def _related(path: Path, folder: Path) -> bool:

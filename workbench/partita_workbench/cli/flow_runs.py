@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import json
 import logging
+import os
 import uuid
 
 import typer
@@ -104,16 +105,9 @@ def _shown_ids(ids: list[str], universe: list[str], full: bool) -> dict[str, str
     for i in ids:
         at = bisect.bisect_left(others, i)  # the ids sharing the longest prefix with i sort next to it
         neighbours = [others[j] for j in (at - 1, at + 1) if 0 <= j < len(others)]
-        common = max((_common_length(i, n) for n in neighbours), default=0)
+        common = max((len(os.path.commonprefix([i, n])) for n in neighbours), default=0)
         shown[i] = i[: max(SHORT_ID, common + 1)]
     return shown
-
-
-def _common_length(a: str, b: str) -> int:
-    n = 0
-    while n < min(len(a), len(b)) and a[n] == b[n]:
-        n += 1
-    return n
 
 
 def _history(states) -> Text:

@@ -192,8 +192,7 @@ def run_command(
 
     live_run = LiveRun()
     started = time.perf_counter()
-    finished = threading.Event()
-    watchdog = _CancelledRunWatchdog(live_run, flow, started, finished)
+    watchdog = _CancelledRunWatchdog(live_run, flow, started)
     unsubscribe = events.subscribe(live_run.on_event)
     unsubscribe_watchdog = events.subscribe(watchdog.on_event)
     interrupt: BaseException | None = None
@@ -275,8 +274,9 @@ class _CancelledRunWatchdog:
     of cancelling says.
     """
 
-    def __init__(self, live_run: LiveRun, flow: Any, started: float, finished: threading.Event) -> None:
-        self.live_run, self.flow, self.started, self.finished = live_run, flow, started, finished
+    def __init__(self, live_run: LiveRun, flow: Any, started: float) -> None:
+        self.live_run, self.flow, self.started = live_run, flow, started
+        self.finished = threading.Event()  # set once someone has claimed the end of the run
         self.live: Any = None
         self.stop_refresh: threading.Event | None = None
         self._lock = threading.Lock()
@@ -380,11 +380,11 @@ def _check_result_storage() -> None:
     Raises:
         OSError: the folder cannot be made (explained by :mod:`partita_workbench.cli.errors`).
     """
-    from partita.settings import get_settings
+    from partita.results import local_folder, storage_root
 
-    storage = get_settings().resolved_result_storage()
-    if "://" not in storage or storage.startswith("file://"):
-        Path(storage.removeprefix("file://")).expanduser().mkdir(parents=True, exist_ok=True)
+    folder = local_folder(storage_root())
+    if folder is not None:
+        Path(folder).expanduser().mkdir(parents=True, exist_ok=True)
 
 
 def _refresh_everything() -> None:

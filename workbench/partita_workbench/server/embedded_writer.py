@@ -182,11 +182,10 @@ def batch_writer_for(app: Any, loop: asyncio.AbstractEventLoop) -> SQLiteBatchWr
     ``loop`` is the event loop the app runs on, where live events are handed
     to subscribers.
     """
-    from sqlalchemy.engine import make_url
+    from partita_workbench.server.database.engine import sqlite_file
 
-    url = make_url(app.state.database_url)
-    database = url.database
-    if url.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+    path = sqlite_file(app.state.database_url)
+    if path is None:
         return None
     events = app.state.events
 
@@ -196,4 +195,4 @@ def batch_writer_for(app: Any, loop: asyncio.AbstractEventLoop) -> SQLiteBatchWr
 
             loop.call_soon_threadsafe(publish_batch, events, batch.get("task_runs", ()), batch.get("states", ()))
 
-    return SQLiteBatchWriter(Path(database).expanduser(), publish=publish)
+    return SQLiteBatchWriter(path, publish=publish)

@@ -66,9 +66,15 @@ def _check_url(url: str | URL) -> URL:
     return parsed
 
 
-def _sqlite_file(url: URL) -> Path | None:
-    database = url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
+def sqlite_file(url: str | URL) -> Path | None:
+    """The file of a SQLite database URL; ``None`` for another database, ``:memory:`` or a ``file:`` URI.
+
+    Raises:
+        sqlalchemy.exc.ArgumentError, ValueError: ``url`` is not a URL.
+    """
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
         return None
     return Path(database).expanduser()
 
@@ -103,7 +109,7 @@ def create_engine(url: str | URL, inline: bool = False, **kwargs: Any) -> AsyncE
     parsed = _check_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(parsed, **kwargs)
-    path = _sqlite_file(parsed)
+    path = sqlite_file(parsed)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
     if inline and path is not None:
